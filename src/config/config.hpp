@@ -1,0 +1,120 @@
+// cppbx configuration: RustPBX's TOML keys, loaded into plain structs.
+//
+// Loading never throws on bad input: every problem is collected in
+// Diagnostics with file, line, column and key, so --check-config can print
+// all of them at once. Errors refuse start-up; warnings (unknown keys, keys of
+// features not built yet) are logged once.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+
+namespace cppbx::config {
+
+struct SourceLocation {
+  std::string file;
+  uint32_t line = 0;
+  uint32_t column = 0;
+};
+
+struct Diagnostic {
+  enum class Severity { Error, Warning } severity = Severity::Error;
+  SourceLocation where;
+  std::string key;      // dotted path, e.g. "proxy.user_backends[1].path"
+  std::string message;
+  std::string to_string() const;  // "file:line:col: error: key: message"
+};
+
+class Diagnostics {
+ public:
+  void error(SourceLocation where, std::string key, std::string message);
+  void warning(SourceLocation where, std::string key, std::string message);
+  bool has_errors() const;
+  const std::vector<Diagnostic>& all() const { return items_; }
+ private:
+  std::vector<Diagnostic> items_;
+};
+
+// A user backend entry: its type and its own table. Each backend type reads
+// and validates its fields (users/backend_factory.hpp).
+struct UserBackendConfig {
+  std::string type;
+  std::string key_path;       // "proxy.user_backends[0]"
+  SourceLocation where;
+  toml::table table;          // the whole entry, type included
+  std::string config_dir;     // folder of the file it came from (relative paths)
+};
+
+struct LocatorConfig {
+  std::string type = "memory";
+  std::string key_path = "proxy.locator";
+  SourceLocation where;
+  toml::table table;
+  uint32_t max_bindings_per_aor = 10;     // extension: oldest binding replaced beyond this
+  uint32_t sweep_interval_seconds = 5;
+};
+
+struct LocatorWebhookConfig {
+  std::string url;
+  std::vector<std::string> events;
+  uint32_t timeout_ms = 5000;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct ProxyConfig {
+  std::string addr = "0.0.0.0";
+  uint16_t udp_port = 5060;
+  uint16_t tcp_port = 5060;
+  std::optional<uint16_t> tls_port;
+  std::optional<uint16_t> ws_port;
+  std::string ws_handler = "/ws";
+  std::vector<std::string> realms;
+  std::string useragent = "cppbx";
+  std::string callid_suffix;
+  uint32_t registrar_expires = 60;        // default when a REGISTER gives none
+  uint32_t registrar_min_expires = 60;    // below: 423 Interval Too Brief
+  uint32_t registrar_max_expires = 7200;  // above: clamped
+  uint32_t max_concurrency = 5000;
+  std::vector<std::string> ua_black_list;
+  std::vector<std::string> ua_white_list;
+  bool ensure_user = false;
+  std::vector<std::string> modules = {"acl", "auth", "registrar", "call"};
+  std::vector<std::string> acl_rules;
+  std::vector<UserBackendConfig> user_backends;
+  LocatorConfig locator;
+  std::optional<LocatorWebhookConfig> locator_webhook;
+  // Digest algorithms offered, in challenge order (RFC 8760).
+  std::vector<std::string> auth_algorithms = {"SHA-256", "MD5"};
+  uint32_t nonce_lifetime_seconds = 300;
+  uint32_t io_threads = 0;                // 0: one per core
+  uint32_t tcp_idle_timeout_seconds = 600;
+  uint32_t max_message_size = 65535;
+  std::string generated_dir = "./config";
+};
+
+struct Config {
+  std::string source_file;                // empty for the embedded default
+  std::string http_addr = "0.0.0.0:8080";
+  std::string log_level = "info";
+  std::string log_file;
+  std::string database_url = "sqlite://cppbx.sqlite3";
+  std::string external_ip;
+  ProxyConfig proxy;
+};
+
+// Loads a TOML file. Returns the config even when diagnostics has errors (so
+// callers can report them all); check diagnostics.has_errors().
+Config load_file(const std::string& path, Diagnostics& diagnostics);
+Config load_string(std::string_view toml_text, const std::string& source_name,
+                   Diagnostics& diagnostics);
+
+// The configuration used when cppbx starts without --conf: SIP on UDP and TCP
+// 5060, SQLite in the working folder, memory locator, and one memory user
+// whose password is generated at start (returned in `first_user`/`first_password`).
+Config embedded_default(std::string& first_user, std::string& first_password);
+
+}  // namespace cppbx::config

@@ -1,0 +1,68 @@
+// Where registered users are. The registrar decides what a REGISTER changes;
+// the locator applies that change atomically per AoR and answers lookups.
+// Like user backends, the interface is asynchronous so database, HTTP and
+// Redis stores never block a SIP thread; callbacks run exactly once, inline
+// or on another thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "location/binding.hpp"
+
+namespace cppbx::location {
+
+struct UpdateRequest {
+  std::string aor;
+  std::string call_id;
+  uint32_t cseq = 0;
+  bool remove_all = false;              // Contact: * with Expires: 0
+  std::vector<Binding> upserts;         // create or refresh (by Binding::key)
+  std::vector<std::string> removals;    // keys to remove (Expires 0)
+  uint32_t max_bindings = 0;            // 0: the locator's own limit
+};
+
+enum class UpdateStatus {
+  Ok,
+  OutOfOrder,  // an existing binding has the same Call-ID and a CSeq >= this one
+  Error,       // store unreachable: 503
+};
+
+struct UpdateResult {
+  UpdateStatus status = UpdateStatus::Ok;
+  std::vector<Binding> current;     // every binding of the AoR after the update
+  std::vector<Binding> registered;  // created or refreshed
+  std::vector<Binding> removed;     // removed by this request (incl. replaced oldest)
+  std::string detail;
+};
+
+struct LookupResult {
+  bool ok = true;                   // false: store unreachable
+  std::vector<Binding> bindings;    // unexpired only
+  std::string detail;
+};
+
+// Receives binding changes that happen outside a REGISTER's own answer:
+// expiry and closed connections. (REGISTER changes are reported by the
+// registrar from UpdateResult.)
+class LocationObserver {
+ public:
+  virtual ~LocationObserver() = default;
+  virtual void on_offline(const std::vector<Binding>& bindings) = 0;
+};
+
+class Locator {
+ public:
+  virtual ~Locator() = default;
+  virtual std::string_view type() const = 0;
+  virtual void update(UpdateRequest request, std::function<void(UpdateResult)> done) = 0;
+  virtual void lookup(const std::string& aor, std::function<void(LookupResult)> done) = 0;
+  // Removes every binding that was registered over this connection.
+  virtual void connection_closed(transport::ConnectionId connection) = 0;
+  virtual void set_observer(std::shared_ptr<LocationObserver> observer) = 0;
+  virtual size_t binding_count() const = 0;
+};
+
+}  // namespace cppbx::location

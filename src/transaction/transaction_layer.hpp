@@ -1,0 +1,104 @@
+// RFC 3261 section 17: server and client transactions.
+//
+// Server transactions absorb retransmissions (the last response is resent from
+// the transaction) and run timers G, H, I (INVITE) and J (non-INVITE). Client
+// transactions run timers A, B, D, E, F, K. Requests that match no transaction
+// and are not ACKs reach the RequestHandler exactly once. A request without a
+// To tag that matches an ongoing transaction by From tag, Call-ID and CSeq but
+// not by branch is a merged request and is answered 482 here.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "sip/builder.hpp"
+#include "sip/message.hpp"
+#include "transport/transport.hpp"
+
+namespace cppbx::transaction {
+
+struct Timers {
+  std::chrono::milliseconds t1{500};
+  std::chrono::milliseconds t2{4000};
+  std::chrono::milliseconds t4{5000};
+};
+
+class ServerTransaction {
+ public:
+  virtual ~ServerTransaction() = default;
+  virtual const sip::Message& request() const = 0;
+  virtual const transport::Peer& peer() const = 0;
+  virtual const transport::LocalEndpoint& local() const = 0;
+  // Thread-safe, callable from any thread. Provisional responses may be sent
+  // several times; the first final response completes the transaction and
+  // later calls are ignored. Returns false if it was ignored.
+  virtual bool respond(const sip::ResponseSpec& spec) = 0;
+  virtual bool respond_raw(std::string bytes, int status_code) = 0;
+  // Completes the transaction without sending anything (silence for scanners).
+  virtual void drop() = 0;
+  virtual bool completed() const = 0;
+  // The To tag this transaction uses for its responses (generated once).
+  virtual std::string_view local_tag() const = 0;
+};
+using ServerTransactionPtr = std::shared_ptr<ServerTransaction>;
+
+struct ClientResult {
+  enum class Kind { Response, Timeout, TransportError } kind = Kind::Timeout;
+  std::shared_ptr<const sip::Message> response;  // for Kind::Response
+};
+
+class ClientTransaction {
+ public:
+  virtual ~ClientTransaction() = default;
+  virtual std::string_view branch() const = 0;
+  virtual void cancel_timers() = 0;
+};
+using ClientTransactionPtr = std::shared_ptr<ClientTransaction>;
+
+class TransactionLayer {
+ public:
+  struct Options {
+    Timers timers;
+    std::string server_header;   // Server header for responses sent here; empty: none
+    size_t max_transactions = 100000;  // beyond: 503 with Retry-After
+  };
+  using RequestHandler = std::function<void(ServerTransactionPtr)>;
+  // ACK for a 2xx, and responses matching no client transaction (proxy core).
+  using StrayHandler = std::function<void(transport::Inbound&&)>;
+  // Provisional and final responses of a client transaction; called on an I/O
+  // thread, possibly several times (1xx) and then once with the final result.
+  using ResponseHandler = std::function<void(const ClientResult&)>;
+
+  virtual ~TransactionLayer() = default;
+  virtual void set_request_handler(RequestHandler handler) = 0;
+  virtual void set_stray_handler(StrayHandler handler) = 0;
+
+  // Feed from the transport layer. Malformed requests that can be answered get
+  // 400/505/416/513 here, statelessly; the rest are dropped.
+  virtual void on_inbound(transport::Inbound&& inbound) = 0;
+
+  // Sends `request` (already serialized, its top Via carrying `branch`).
+  virtual ClientTransactionPtr send_request(const transport::Peer& to, sip::Method method,
+                                            std::string branch, std::string bytes,
+                                            ResponseHandler on_response) = 0;
+
+  virtual size_t server_transaction_count() const = 0;
+  virtual size_t client_transaction_count() const = 0;
+  // Stop accepting new requests; resolves once in-flight server transactions
+  // completed or `grace` elapsed.
+  virtual void shutdown(std::chrono::milliseconds grace, std::function<void()> done) = 0;
+};
+
+std::unique_ptr<TransactionLayer> make_transaction_layer(boost::asio::io_context& io,
+                                                         transport::TransportLayer& transport,
+                                                         TransactionLayer::Options options);
+
+// A new RFC 3261 branch ("z9hG4bK" + random) and tag.
+std::string new_branch();
+std::string new_tag();
+
+}  // namespace cppbx::transaction

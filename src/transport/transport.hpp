@@ -1,0 +1,95 @@
+// The transport layer: sockets in, parsed messages out, bytes back.
+//
+// UDP listeners are SO_REUSEPORT sockets, one per I/O thread; TCP connections
+// are framed by Content-Length and answered on the connection a request came
+// on. TLS and WebSocket will be further Protocol values behind the same
+// interface: callers only ever see a Peer.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include "sip/parser.hpp"
+
+namespace cppbx::transport {
+
+enum class Protocol : uint8_t { Udp, Tcp, Tls, Ws, Wss };
+std::string_view protocol_name(Protocol p);   // "udp", "tcp", ...
+std::string_view via_transport(Protocol p);   // "UDP", "TCP", ...
+bool is_reliable(Protocol p);
+
+// 0 means "no connection" (datagram transports).
+using ConnectionId = uint64_t;
+
+// The other end of a message: where a request came from, where a response or
+// request goes. For connection-oriented protocols `connection` names the flow
+// the phone opened; sending on a Peer with a connection uses that connection.
+struct Peer {
+  Protocol protocol = Protocol::Udp;
+  boost::asio::ip::address address;
+  uint16_t port = 0;
+  ConnectionId connection = 0;
+  std::string to_string() const;  // "udp:192.0.2.1:5060", "tcp:[::1]:5070"
+};
+
+// The local listener a message arrived on.
+struct LocalEndpoint {
+  Protocol protocol = Protocol::Udp;
+  boost::asio::ip::address address;
+  uint16_t port = 0;
+};
+
+struct Inbound {
+  sip::ParseResult parsed;  // may hold an error (see sip::ParseResult)
+  Peer peer;
+  LocalEndpoint local;
+  size_t size = 0;          // bytes on the wire
+};
+
+class TransportLayer {
+ public:
+  struct Options {
+    std::string address = "0.0.0.0";
+    uint16_t udp_port = 5060;  // 0 disables UDP
+    uint16_t tcp_port = 5060;  // 0 disables TCP
+    std::chrono::seconds tcp_idle_timeout{600};
+    size_t max_tcp_connections = 10000;
+    sip::ParserLimits limits;
+  };
+  using InboundHandler = std::function<void(Inbound&&)>;
+  using ClosedHandler = std::function<void(const Peer&)>;
+
+  virtual ~TransportLayer() = default;
+
+  // Called on an I/O thread for every datagram / framed stream message.
+  virtual void set_inbound_handler(InboundHandler handler) = 0;
+  // Called when a connection-oriented flow closes (either side, or idle).
+  virtual void set_closed_handler(ClosedHandler handler) = 0;
+
+  // Binds every enabled listener; throws std::system_error with a clear
+  // message when a port cannot be bound.
+  virtual void start() = 0;
+  virtual void stop() = 0;
+
+  // Thread-safe. Returns false when the bytes cannot be sent (connection gone,
+  // socket error). With a connection id, sends on that flow only; without one
+  // over a reliable protocol, reuses or opens a connection to the address.
+  virtual bool send(const Peer& to, std::string bytes) = 0;
+
+  // Actual ports after start() (useful when configured as 0 => ephemeral in tests).
+  virtual uint16_t udp_port() const = 0;
+  virtual uint16_t tcp_port() const = 0;
+  virtual size_t connection_count() const = 0;
+};
+
+// UDP + TCP transport running on `io`. The caller runs `io` on its I/O threads.
+std::unique_ptr<TransportLayer> make_transport_layer(boost::asio::io_context& io,
+                                                     TransportLayer::Options options);
+
+}  // namespace cppbx::transport
