@@ -1,0 +1,9 @@
+// The command line: --conf, --check-config, --version, --help.
+#pragma once
+
+namespace cppbx::app {
+
+// Returns the process exit code.
+int run_cli(int argc, char** argv);
+
+}  // namespace cppbx::app
