@@ -1,0 +1,67 @@
+// Local-domain and realm decisions, made once per request from lists fixed at
+// start-up (or at reload): everything is lowercased up front so the per-request
+// work is a handful of string compares.
+#include "proxy/server_identity.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace cppbx::proxy {
+namespace {
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool contains(const std::vector<std::string>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+}  // namespace
+
+std::string normalize_host(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    auto close = host.find(']');
+    return lowercase(close == std::string_view::npos ? host : host.substr(0, close + 1));
+  }
+  // A single colon separates a port; several colons mean a bare IPv6 address.
+  auto colon = host.find(':');
+  if (colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return lowercase(host);
+}
+
+ServerIdentity::ServerIdentity(std::vector<std::string> realms,
+                               std::vector<std::string> own_addresses,
+                               std::string server_header)
+    : server_header_(std::move(server_header)) {
+  for (const auto& realm : realms) realms_.push_back(normalize_host(realm));
+  for (const auto& address : own_addresses) {
+    std::string host = address;
+    // Own addresses may be given as bare IPv6; keep them in bracketed form, as
+    // they appear in URIs.
+    if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+    own_addresses_.push_back(normalize_host(host));
+  }
+  for (const char* loopback : {"localhost", "127.0.0.1", "[::1]"}) {
+    if (!contains(own_addresses_, loopback)) own_addresses_.emplace_back(loopback);
+  }
+}
+
+bool ServerIdentity::is_local_domain(std::string_view host) const {
+  if (realms_.empty()) return true;
+  const std::string normalized = normalize_host(host);
+  return contains(realms_, normalized) || contains(own_addresses_, normalized);
+}
+
+std::string ServerIdentity::realm_for(std::string_view host) const {
+  const std::string normalized = normalize_host(host);
+  if (realms_.empty() || contains(realms_, normalized)) return normalized;
+  return realms_.front();
+}
+
+}  // namespace cppbx::proxy
