@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "transport/transport.hpp"
@@ -35,7 +36,11 @@ struct Binding {
   // Identity of the binding within its AoR: the instance id when present
   // (RFC 5626), else the contact URI.
   std::string key() const;
-  uint32_t remaining_seconds(Clock::time_point now) const;
+  uint32_t remaining_seconds(Clock::time_point now) const;  // 0 once expired
+  bool expired(Clock::time_point now) const { return expires_at <= now; }
 };
+
+// Binding::key() for a binding not built yet (the registrar's removals).
+std::string binding_key(std::string_view instance_id, std::string_view contact);
 
 }  // namespace cppbx::location

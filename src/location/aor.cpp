@@ -1,0 +1,68 @@
+// AoR keys are the map keys of every locator, so they must be cheap to build
+// and stable: one string "sip:user@domain". The user is %-unescaped because
+// "sip:%61lice@x" and "sip:alice@x" are the same URI (RFC 3261 19.1.4) while
+// the user part stays case-sensitive; the domain is lowercased and loses its
+// port, so a phone registering to "10.0.0.5:5060" and one to "10.0.0.5" meet
+// the same bindings. sips: folds to sip: (one user, one set of bindings).
+#include "location/aor.hpp"
+
+#include <cctype>
+
+namespace cppbx::location {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A malformed escape ("%G1", a trailing "%") is kept literally: a key must
+// exist for every input, and the parser already vetted well-formed URIs.
+void append_unescaped(std::string& out, std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      int high = hex_value(text[i + 1]);
+      int low = hex_value(text[i + 2]);
+      if (high >= 0 && low >= 0) {
+        out.push_back(static_cast<char>(high * 16 + low));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(text[i]);
+  }
+}
+
+// "example.com:5060" -> "example.com", "[::1]:5060" -> "[::1]", "::1" stays.
+std::string_view strip_port(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  size_t colon = host.find(':');
+  if (colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
+    return host.substr(0, colon);  // exactly one colon: host:port
+  }
+  return host;
+}
+
+}  // namespace
+
+std::string aor_key(std::string_view user, std::string_view domain) {
+  std::string_view host = strip_port(domain);
+  std::string key;
+  key.reserve(4 + user.size() + 1 + host.size());
+  key.append("sip:");
+  if (!user.empty()) {
+    append_unescaped(key, user);
+    key.push_back('@');
+  }
+  for (char c : host) key.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return key;
+}
+
+std::string aor_key(const sip::Uri& uri) { return aor_key(uri.user, uri.host); }
+
+}  // namespace cppbx::location

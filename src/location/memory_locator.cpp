@@ -1,0 +1,284 @@
+// See memory_locator.hpp for the design. Invariants kept under a shard lock:
+// - an AoR entry exists only while it has at least one binding;
+// - bindings of an AoR are ordered by last modification, oldest first;
+// - aors_by_connection[c] holds every AoR with a stored binding over c.
+#include "location/memory_locator.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <boost/asio/steady_timer.hpp>
+
+namespace cppbx::location {
+namespace {
+
+constexpr size_t kShardCount = 16;
+
+using BindingList = std::vector<Binding>;
+
+struct Shard {
+  std::mutex mutex;
+  std::unordered_map<std::string, BindingList> bindings_by_aor;
+  std::unordered_map<transport::ConnectionId, std::unordered_set<std::string>> aors_by_connection;
+
+  void remember_connection(const std::string& aor, transport::ConnectionId connection) {
+    if (connection != 0) aors_by_connection[connection].insert(aor);
+  }
+
+  // Called after bindings over `connection` left `aor`'s list.
+  void forget_connection_if_unused(const std::string& aor, const BindingList& list,
+                                   transport::ConnectionId connection) {
+    if (connection == 0) return;
+    bool still_used = std::any_of(list.begin(), list.end(),
+                                  [&](const Binding& b) { return b.connection == connection; });
+    if (still_used) return;
+    auto it = aors_by_connection.find(connection);
+    if (it == aors_by_connection.end()) return;
+    it->second.erase(aor);
+    if (it->second.empty()) aors_by_connection.erase(it);
+  }
+
+  void forget_connections(const std::string& aor, const BindingList& list, const BindingList& gone) {
+    for (const Binding& binding : gone) forget_connection_if_unused(aor, list, binding.connection);
+  }
+};
+
+// Moves the bindings matching `predicate` from `list` to `out`, keeping order.
+template <typename Predicate>
+void extract_if(BindingList& list, BindingList& out, Predicate predicate) {
+  auto keep_end = std::stable_partition(list.begin(), list.end(),
+                                        [&](const Binding& b) { return !predicate(b); });
+  std::move(keep_end, list.end(), std::back_inserter(out));
+  list.erase(keep_end, list.end());
+}
+
+BindingList::iterator find_key(BindingList& list, const std::string& key) {
+  return std::find_if(list.begin(), list.end(), [&](const Binding& b) { return b.key() == key; });
+}
+
+// RFC 3261 10.3 steps 6 and 7: a binding may only be changed by a request
+// from another Call-ID or with a higher CSeq than the one that last set it.
+bool is_out_of_order(BindingList& list, const UpdateRequest& request) {
+  if (request.call_id.empty()) return false;
+  auto stale = [&](const Binding& b) { return b.call_id == request.call_id && b.cseq >= request.cseq; };
+  if (request.remove_all) return std::any_of(list.begin(), list.end(), stale);
+  for (const std::string& key : request.removals) {
+    auto it = find_key(list, key);
+    if (it != list.end() && stale(*it)) return true;
+  }
+  for (const Binding& upsert : request.upserts) {
+    auto it = find_key(list, upsert.key());
+    if (it != list.end() && stale(*it)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct MemoryLocator::State : std::enable_shared_from_this<State> {
+  State(boost::asio::io_context& io, MemoryLocatorOptions opts) : options(opts), timer(io) {}
+
+  MemoryLocatorOptions options;
+  std::array<Shard, kShardCount> shards;
+  std::atomic<size_t> stored{0};
+
+  std::mutex observer_mutex;
+  std::shared_ptr<LocationObserver> observer;
+
+  std::mutex timer_mutex;
+  boost::asio::steady_timer timer;
+  bool sweeping = false;
+
+  Shard& shard_for(const std::string& aor) {
+    return shards[std::hash<std::string>{}(aor) % kShardCount];
+  }
+
+  void adjust_count(size_t before, size_t after) {
+    if (after >= before) stored += after - before;
+    else stored -= before - after;
+  }
+
+  void notify_offline(const BindingList& gone) {
+    if (gone.empty()) return;
+    std::shared_ptr<LocationObserver> current;
+    {
+      std::lock_guard lock(observer_mutex);
+      current = observer;
+    }
+    if (current) current->on_offline(gone);
+  }
+
+  UpdateResult apply(UpdateRequest& request, BindingList& expired);
+  size_t sweep();
+  void schedule_locked();
+};
+
+UpdateResult MemoryLocator::State::apply(UpdateRequest& request, BindingList& expired) {
+  const auto now = Clock::now();
+  UpdateResult result;
+  Shard& shard = shard_for(request.aor);
+  std::lock_guard lock(shard.mutex);
+  auto entry = shard.bindings_by_aor.find(request.aor);
+  if (entry == shard.bindings_by_aor.end()) {
+    if (request.upserts.empty()) return result;  // nothing stored, nothing to add
+    entry = shard.bindings_by_aor.emplace(request.aor, BindingList{}).first;
+  }
+  BindingList& list = entry->second;
+  const size_t size_before = list.size();
+
+  extract_if(list, expired, [&](const Binding& b) { return b.expired(now); });
+
+  if (is_out_of_order(list, request)) {
+    result.status = UpdateStatus::OutOfOrder;
+    result.detail = "an existing binding has the same Call-ID and a CSeq not lower";
+  } else {
+    if (request.remove_all) {
+      extract_if(list, result.removed, [](const Binding&) { return true; });
+    }
+    for (const std::string& key : request.removals) {
+      extract_if(list, result.removed, [&](const Binding& b) { return b.key() == key; });
+    }
+    BindingList replaced;
+    for (Binding& upsert : request.upserts) {
+      upsert.aor = request.aor;
+      if (!request.call_id.empty()) {
+        upsert.call_id = request.call_id;
+        upsert.cseq = request.cseq;
+      }
+      upsert.last_modified = now;
+      const std::string key = upsert.key();
+      extract_if(list, replaced, [&](const Binding& b) { return b.key() == key; });
+      shard.remember_connection(request.aor, upsert.connection);
+      list.push_back(upsert);
+      result.registered.push_back(std::move(upsert));
+    }
+    const uint32_t limit = request.max_bindings != 0 ? request.max_bindings : options.max_bindings_per_aor;
+    if (limit != 0 && list.size() > limit) {
+      const size_t excess = list.size() - limit;
+      std::move(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(excess),
+                std::back_inserter(result.removed));
+      list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(excess));
+      // A binding of this very request evicted at once was never really registered.
+      std::erase_if(result.registered, [&](const Binding& b) { return find_key(list, b.key()) == list.end(); });
+    }
+    shard.forget_connections(request.aor, list, replaced);
+    shard.forget_connections(request.aor, list, result.removed);
+  }
+  shard.forget_connections(request.aor, list, expired);
+  result.current = list;
+  adjust_count(size_before, list.size());
+  if (list.empty()) shard.bindings_by_aor.erase(entry);
+  return result;
+}
+
+size_t MemoryLocator::State::sweep() {
+  const auto now = Clock::now();
+  BindingList expired;
+  for (Shard& shard : shards) {
+    std::lock_guard lock(shard.mutex);
+    for (auto it = shard.bindings_by_aor.begin(); it != shard.bindings_by_aor.end();) {
+      BindingList& list = it->second;
+      const size_t first_expired = expired.size();
+      extract_if(list, expired, [&](const Binding& b) { return b.expired(now); });
+      BindingList gone(expired.begin() + static_cast<std::ptrdiff_t>(first_expired), expired.end());
+      shard.forget_connections(it->first, list, gone);
+      stored -= gone.size();
+      it = list.empty() ? shard.bindings_by_aor.erase(it) : std::next(it);
+    }
+  }
+  notify_offline(expired);
+  return expired.size();
+}
+
+void MemoryLocator::State::schedule_locked() {
+  timer.expires_after(options.sweep_interval);
+  timer.async_wait([weak = weak_from_this()](const boost::system::error_code& error) {
+    if (error) return;  // cancelled by stop()
+    auto self = weak.lock();
+    if (!self) return;  // the locator is gone
+    self->sweep();
+    std::lock_guard lock(self->timer_mutex);
+    if (self->sweeping) self->schedule_locked();
+  });
+}
+
+MemoryLocator::MemoryLocator(boost::asio::io_context& io, MemoryLocatorOptions options)
+    : state_(std::make_shared<State>(io, options)) {
+  if (state_->options.sweep_interval <= std::chrono::milliseconds::zero()) {
+    state_->options.sweep_interval = std::chrono::seconds(1);  // a zero period would spin
+  }
+}
+
+MemoryLocator::~MemoryLocator() { stop(); }
+
+void MemoryLocator::start() {
+  std::lock_guard lock(state_->timer_mutex);
+  if (state_->sweeping) return;
+  state_->sweeping = true;
+  state_->schedule_locked();
+}
+
+void MemoryLocator::stop() {
+  std::lock_guard lock(state_->timer_mutex);
+  state_->sweeping = false;
+  state_->timer.cancel();
+}
+
+size_t MemoryLocator::sweep_now() { return state_->sweep(); }
+
+void MemoryLocator::update(UpdateRequest request, std::function<void(UpdateResult)> done) {
+  BindingList expired;
+  UpdateResult result = state_->apply(request, expired);
+  state_->notify_offline(expired);
+  done(std::move(result));
+}
+
+void MemoryLocator::lookup(const std::string& aor, std::function<void(LookupResult)> done) {
+  const auto now = Clock::now();
+  LookupResult result;
+  {
+    Shard& shard = state_->shard_for(aor);
+    std::lock_guard lock(shard.mutex);
+    auto entry = shard.bindings_by_aor.find(aor);
+    if (entry != shard.bindings_by_aor.end()) {
+      result.bindings.reserve(entry->second.size());
+      for (const Binding& binding : entry->second) {
+        if (!binding.expired(now)) result.bindings.push_back(binding);
+      }
+    }
+  }
+  done(std::move(result));
+}
+
+void MemoryLocator::connection_closed(transport::ConnectionId connection) {
+  if (connection == 0) return;  // datagram "connections" never close
+  BindingList offline;
+  for (Shard& shard : state_->shards) {
+    std::lock_guard lock(shard.mutex);
+    auto index = shard.aors_by_connection.find(connection);
+    if (index == shard.aors_by_connection.end()) continue;
+    for (const std::string& aor : index->second) {
+      auto entry = shard.bindings_by_aor.find(aor);
+      if (entry == shard.bindings_by_aor.end()) continue;
+      const size_t before = offline.size();
+      extract_if(entry->second, offline, [&](const Binding& b) { return b.connection == connection; });
+      state_->stored -= offline.size() - before;
+      if (entry->second.empty()) shard.bindings_by_aor.erase(entry);
+    }
+    shard.aors_by_connection.erase(index);
+  }
+  state_->notify_offline(offline);
+}
+
+void MemoryLocator::set_observer(std::shared_ptr<LocationObserver> observer) {
+  std::lock_guard lock(state_->observer_mutex);
+  state_->observer = std::move(observer);
+}
+
+size_t MemoryLocator::binding_count() const { return state_->stored.load(); }
+
+}  // namespace cppbx::location
