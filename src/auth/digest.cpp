@@ -1,0 +1,129 @@
+// See digest.hpp. The EVP_MD objects are fetched once and never freed (they
+// live as long as the process); each thread keeps one reusable EVP_MD_CTX so
+// hashing does not allocate a context per call.
+#include "auth/digest.hpp"
+
+#include <array>
+#include <memory>
+#include <stdexcept>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+namespace cppbx::auth {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+const EVP_MD* fetch_or_throw(const char* name) {
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  if (md == nullptr) throw std::runtime_error(std::string("OpenSSL lacks digest ") + name);
+  return md;
+}
+
+const EVP_MD* message_digest(DigestAlgorithm algorithm) {
+  static const EVP_MD* md5 = fetch_or_throw("MD5");
+  static const EVP_MD* sha256 = fetch_or_throw("SHA2-256");
+  static const EVP_MD* sha512_256 = fetch_or_throw("SHA2-512/256");
+  switch (algorithm) {
+    case DigestAlgorithm::Md5: return md5;
+    case DigestAlgorithm::Sha256: return sha256;
+    case DigestAlgorithm::Sha512_256: return sha512_256;
+  }
+  return sha256;
+}
+
+struct ContextDeleter {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+
+EVP_MD_CTX* thread_context() {
+  thread_local std::unique_ptr<EVP_MD_CTX, ContextDeleter> ctx(EVP_MD_CTX_new());
+  return ctx.get();
+}
+
+std::string to_hex(const unsigned char* bytes, size_t count) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(count * 2, '\0');
+  for (size_t i = 0; i < count; ++i) {
+    out[2 * i] = kDigits[bytes[i] >> 4];
+    out[2 * i + 1] = kDigits[bytes[i] & 0x0f];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<DigestAlgorithm> parse_algorithm(std::string_view name) {
+  if (iequals(name, "MD5")) return DigestAlgorithm::Md5;
+  if (iequals(name, "SHA-256")) return DigestAlgorithm::Sha256;
+  if (iequals(name, "SHA-512-256")) return DigestAlgorithm::Sha512_256;
+  return std::nullopt;
+}
+
+std::string_view algorithm_name(DigestAlgorithm algorithm) {
+  switch (algorithm) {
+    case DigestAlgorithm::Md5: return "MD5";
+    case DigestAlgorithm::Sha256: return "SHA-256";
+    case DigestAlgorithm::Sha512_256: return "SHA-512-256";
+  }
+  return "SHA-256";
+}
+
+size_t hex_digest_length(DigestAlgorithm algorithm) {
+  return algorithm == DigestAlgorithm::Md5 ? 32 : 64;
+}
+
+std::string hash_joined(DigestAlgorithm algorithm,
+                        std::initializer_list<std::string_view> parts) {
+  EVP_MD_CTX* ctx = thread_context();
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, message_digest(algorithm), nullptr) == 1;
+  bool first = true;
+  for (std::string_view part : parts) {
+    if (!first) ok = ok && EVP_DigestUpdate(ctx, ":", 1) == 1;
+    ok = ok && EVP_DigestUpdate(ctx, part.data(), part.size()) == 1;
+    first = false;
+  }
+  ok = ok && EVP_DigestFinal_ex(ctx, digest.data(), &length) == 1;
+  // A failing EVP call means a broken OpenSSL install; an empty digest then
+  // never matches anything, which fails closed.
+  if (!ok) return {};
+  return to_hex(digest.data(), length);
+}
+
+std::string compute_ha1(DigestAlgorithm algorithm, std::string_view username,
+                        std::string_view realm, std::string_view password) {
+  return hash_joined(algorithm, {username, realm, password});
+}
+
+std::string compute_response(DigestAlgorithm algorithm, const ResponseInputs& in) {
+  std::string ha2 = hash_joined(algorithm, {in.method, in.uri});
+  if (in.qop.empty()) return hash_joined(algorithm, {in.ha1, in.nonce, ha2});
+  return hash_joined(algorithm, {in.ha1, in.nonce, in.nc, in.cnonce, in.qop, ha2});
+}
+
+bool hex_digests_equal(std::string_view expected_lowercase, std::string_view received) {
+  std::array<char, 2 * EVP_MAX_MD_SIZE> lowered{};
+  if (expected_lowercase.empty() || received.size() != expected_lowercase.size() ||
+      received.size() > lowered.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < received.size(); ++i) {
+    char c = received[i];
+    lowered[i] = (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return CRYPTO_memcmp(lowered.data(), expected_lowercase.data(), received.size()) == 0;
+}
+
+}  // namespace cppbx::auth

@@ -1,0 +1,228 @@
+// See nonce.hpp. HMAC-SHA256 is computed from two pre-keyed SHA-256 states
+// (RFC 2104: H(K^opad | H(K^ipad | m))) that are copied per call, so the key
+// schedule is paid once at start-up instead of on every challenge.
+#include "auth/nonce.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+namespace cppbx::auth {
+namespace {
+
+constexpr size_t kTimeBytes = 8;
+constexpr size_t kRandomBytes = 8;
+constexpr size_t kSignedBytes = kTimeBytes + kRandomBytes;
+constexpr size_t kMacBytes = 16;
+constexpr size_t kNonceBytes = kSignedBytes + kMacBytes;
+constexpr size_t kHmacBlock = 64;  // SHA-256 block size
+// A nonce issued slightly "in the future" is tolerated (clock steps between
+// nodes sharing the secret); beyond that it is forged or from a broken clock.
+constexpr int64_t kFutureSkewSeconds = 5;
+constexpr int64_t kSweepIntervalSeconds = 10;
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int base64url_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+
+const EVP_MD* sha256() {
+  static const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  if (md == nullptr) throw std::runtime_error("OpenSSL lacks SHA2-256");
+  return md;
+}
+
+EVP_MD_CTX* thread_work_context() {
+  thread_local MdCtx ctx(EVP_MD_CTX_new());
+  return ctx.get();
+}
+
+}  // namespace
+
+int64_t system_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string base64url_encode(const uint8_t* data, size_t size) {
+  std::string out;
+  out.reserve((size * 4 + 2) / 3);
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (size_t i = 0; i < size; ++i) {
+    buffer = (buffer << 8) | data[i];
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(buffer >> bits) & 0x3f]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(buffer << (6 - bits)) & 0x3f]);
+  return out;
+}
+
+std::optional<size_t> base64url_decode(std::string_view text, uint8_t* out, size_t capacity) {
+  if (text.size() % 4 == 1) return std::nullopt;  // no byte count encodes to this
+  uint32_t buffer = 0;
+  int bits = 0;
+  size_t written = 0;
+  for (char c : text) {
+    int value = base64url_value(c);
+    if (value < 0) return std::nullopt;
+    buffer = (buffer << 6) | static_cast<uint32_t>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (written == capacity) return std::nullopt;
+      out[written++] = static_cast<uint8_t>((buffer >> bits) & 0xff);
+    }
+  }
+  return written;
+}
+
+struct NonceIssuer::Keyed {
+  MdCtx inner{EVP_MD_CTX_new()};
+  MdCtx outer{EVP_MD_CTX_new()};
+};
+
+NonceIssuer::NonceIssuer(std::string_view secret, std::chrono::seconds lifetime,
+                         SecondsClock clock)
+    : keyed_(std::make_unique<Keyed>()), lifetime_(lifetime), clock_(std::move(clock)) {
+  std::array<uint8_t, kHmacBlock> key{};
+  if (secret.empty()) {
+    if (RAND_bytes(key.data(), 32) != 1) throw std::runtime_error("RAND_bytes failed");
+  } else if (secret.size() > kHmacBlock) {
+    unsigned int length = 0;
+    EVP_Digest(secret.data(), secret.size(), key.data(), &length, sha256(), nullptr);
+  } else {
+    std::memcpy(key.data(), secret.data(), secret.size());
+  }
+  std::array<uint8_t, kHmacBlock> ipad{}, opad{};
+  for (size_t i = 0; i < kHmacBlock; ++i) {
+    ipad[i] = key[i] ^ 0x36;
+    opad[i] = key[i] ^ 0x5c;
+  }
+  bool ok = keyed_->inner && keyed_->outer &&
+            EVP_DigestInit_ex(keyed_->inner.get(), sha256(), nullptr) == 1 &&
+            EVP_DigestUpdate(keyed_->inner.get(), ipad.data(), ipad.size()) == 1 &&
+            EVP_DigestInit_ex(keyed_->outer.get(), sha256(), nullptr) == 1 &&
+            EVP_DigestUpdate(keyed_->outer.get(), opad.data(), opad.size()) == 1;
+  OPENSSL_cleanse(key.data(), key.size());
+  OPENSSL_cleanse(ipad.data(), ipad.size());
+  OPENSSL_cleanse(opad.data(), opad.size());
+  if (!ok) throw std::runtime_error("cannot key the nonce HMAC");
+  static constexpr uint8_t kOpaqueLabel[] = {'o', 'p', 'a', 'q', 'u', 'e'};
+  auto opaque_mac = mac(kOpaqueLabel, sizeof kOpaqueLabel);
+  opaque_ = base64url_encode(opaque_mac.data(), 16);
+}
+
+NonceIssuer::~NonceIssuer() = default;
+
+std::array<uint8_t, 32> NonceIssuer::mac(const uint8_t* data, size_t size) const {
+  std::array<uint8_t, 32> inner_digest{}, result{};
+  unsigned int length = 0;
+  EVP_MD_CTX* work = thread_work_context();
+  bool ok = work != nullptr && EVP_MD_CTX_copy_ex(work, keyed_->inner.get()) == 1 &&
+            EVP_DigestUpdate(work, data, size) == 1 &&
+            EVP_DigestFinal_ex(work, inner_digest.data(), &length) == 1 &&
+            EVP_MD_CTX_copy_ex(work, keyed_->outer.get()) == 1 &&
+            EVP_DigestUpdate(work, inner_digest.data(), inner_digest.size()) == 1 &&
+            EVP_DigestFinal_ex(work, result.data(), &length) == 1;
+  // On failure: a fresh random value, so that nothing ever verifies (fail closed).
+  if (!ok) RAND_bytes(result.data(), static_cast<int>(result.size()));
+  return result;
+}
+
+std::string NonceIssuer::issue() const {
+  std::array<uint8_t, kNonceBytes> raw{};
+  uint64_t issued_at = static_cast<uint64_t>(clock_());
+  for (size_t i = 0; i < kTimeBytes; ++i) {
+    raw[i] = static_cast<uint8_t>(issued_at >> (8 * (kTimeBytes - 1 - i)));
+  }
+  if (RAND_bytes(raw.data() + kTimeBytes, kRandomBytes) != 1) {
+    throw std::runtime_error("RAND_bytes failed");
+  }
+  auto signature = mac(raw.data(), kSignedBytes);
+  std::memcpy(raw.data() + kSignedBytes, signature.data(), kMacBytes);
+  return base64url_encode(raw.data(), raw.size());
+}
+
+NonceCheck NonceIssuer::check(std::string_view nonce) const {
+  NonceCheck result;
+  std::array<uint8_t, kNonceBytes + 1> raw{};
+  auto size = base64url_decode(nonce, raw.data(), raw.size());
+  if (!size || *size != kNonceBytes) return result;
+  auto expected = mac(raw.data(), kSignedBytes);
+  if (CRYPTO_memcmp(expected.data(), raw.data() + kSignedBytes, kMacBytes) != 0) return result;
+
+  uint64_t issued_at = 0;
+  for (size_t i = 0; i < kTimeBytes; ++i) issued_at = (issued_at << 8) | raw[i];
+  int64_t now = clock_();
+  int64_t issued = static_cast<int64_t>(issued_at);
+  if (issued > now + kFutureSkewSeconds) return result;
+  std::copy_n(raw.begin() + kSignedBytes, kMacBytes, result.key.begin());
+  result.expires_at = issued + lifetime_.count();
+  result.status = now > result.expires_at ? NonceStatus::Stale : NonceStatus::Valid;
+  return result;
+}
+
+size_t NonceCounter::KeyHash::operator()(const NonceKey& key) const {
+  uint64_t value = 0;
+  std::memcpy(&value, key.data(), sizeof value);  // already uniformly random
+  return static_cast<size_t>(value);
+}
+
+NonceCounter::NonceCounter(size_t max_entries, SecondsClock clock)
+    : max_per_shard_(std::max<size_t>(1, max_entries / kShards)), clock_(std::move(clock)) {}
+
+void NonceCounter::sweep(Shard& shard, int64_t now) {
+  std::erase_if(shard.entries, [now](const auto& item) { return item.second.expires_at < now; });
+  shard.next_sweep = now + kSweepIntervalSeconds;
+}
+
+CountResult NonceCounter::record(const NonceKey& key, int64_t expires_at, uint64_t nc) {
+  // Shard by a byte that the hash does not use, to keep both well spread.
+  Shard& shard = shards_[key[15] % kShards];
+  int64_t now = clock_();
+  std::lock_guard lock(shard.mutex);
+  if (now >= shard.next_sweep) sweep(shard, now);
+  auto found = shard.entries.find(key);
+  if (found != shard.entries.end()) {
+    if (nc <= found->second.highest_nc) return CountResult::Replay;
+    found->second.highest_nc = nc;
+    return CountResult::Accepted;
+  }
+  if (shard.entries.size() >= max_per_shard_) {
+    sweep(shard, now);
+    if (shard.entries.size() >= max_per_shard_) return CountResult::Full;
+  }
+  shard.entries.emplace(key, Entry{nc, expires_at});
+  return CountResult::Accepted;
+}
+
+size_t NonceCounter::size() const {
+  size_t total = 0;
+  for (const Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    total += shard.entries.size();
+  }
+  return total;
+}
+
+}  // namespace cppbx::auth
