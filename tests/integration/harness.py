@@ -703,17 +703,22 @@ def run_cases(cases):
     return failures
 
 
-def run_suite(make_server, make_cases):
-    """Starts a server, runs its cases, dumps the log on failure, exits."""
+def run_suite_no_exit(make_server, make_cases):
+    """Starts a server, runs its cases, dumps the log on failure; returns
+    True when anything failed."""
     try:
         with make_server() as server:
             failures = run_cases(make_cases(server))
             if failures:
                 server.dump_log_tail()
+            return bool(failures)
     except CheckFailed as error:
         print(f"FAIL start-up: {error}", flush=True)
-        sys.exit(1)
-    sys.exit(1 if failures else 0)
+        return True
+
+
+def run_suite(make_server, make_cases):
+    sys.exit(1 if run_suite_no_exit(make_server, make_cases) else 0)
 
 
 def binary_from_argv():
