@@ -1,0 +1,369 @@
+// REGISTER processing in three steps: plan (validate the request and turn it
+// into a location::UpdateRequest, or into an error answer), store (the
+// locator, possibly asynchronous) and answer (200 listing every binding).
+// Planning is pure so every rule of RFC 3261 10.3 is checked before anything
+// is stored: a REGISTER is applied entirely or not at all.
+#include "proxy/registrar_module.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "location/aor.hpp"
+
+namespace cppbx::proxy {
+namespace {
+
+using location::Binding;
+using location::Clock;
+
+// An error answer; `headers` hold owned strings (ResponseSpec only has views).
+struct Refusal {
+  int code = 400;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct Plan {
+  std::optional<Refusal> refusal;
+  bool query = false;  // no Contact: answer with the current bindings
+  location::UpdateRequest update;
+};
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+           return lower(x) == lower(y);
+         });
+}
+
+// Splits ";"-separated params at top level (a quoted value may hold ';').
+std::vector<std::string_view> split_params(std::string_view params) {
+  std::vector<std::string_view> out;
+  bool quoted = false;
+  size_t start = 0;
+  for (size_t i = 0; i <= params.size(); ++i) {
+    if (i < params.size() && params[i] == '"' && (i == 0 || params[i - 1] != '\\')) quoted = !quoted;
+    if (i == params.size() || (params[i] == ';' && !quoted)) {
+      std::string_view piece = params.substr(start, i - start);
+      while (!piece.empty() && (piece.front() == ' ' || piece.front() == '\t')) piece.remove_prefix(1);
+      while (!piece.empty() && (piece.back() == ' ' || piece.back() == '\t')) piece.remove_suffix(1);
+      if (!piece.empty()) out.push_back(piece);
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+std::string_view param_name(std::string_view param) {
+  std::string_view name = param.substr(0, param.find('='));
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+  return name;
+}
+
+// Contact params as stored and echoed: expires is recomputed for every answer
+// and GRUU params are not ours to give out.
+std::string stored_contact_params(std::string_view params) {
+  std::string kept;
+  for (std::string_view param : split_params(params)) {
+    std::string_view name = param_name(param);
+    if (iequals(name, "expires") || iequals(name, "pub-gruu") || iequals(name, "temp-gruu")) continue;
+    if (!kept.empty()) kept.push_back(';');
+    kept.append(param);
+  }
+  return kept;
+}
+
+std::string unquote(std::string_view value) {
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+  return std::string(value);
+}
+
+float parse_q(std::optional<std::string_view> text) {
+  if (!text || text->empty()) return 1.0f;
+  float q = 1.0f;
+  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), q);
+  if (error != std::errc{} || end != text->data() + text->size()) return 1.0f;
+  return std::clamp(q, 0.0f, 1.0f);
+}
+
+// "sip:alice:secret@host" -> "sip:alice:***@host": Contact URIs may carry a
+// password and log lines must not.
+std::string uri_for_log(std::string_view uri) {
+  size_t at = uri.find('@');
+  size_t scheme_end = uri.find(':');
+  if (at == std::string_view::npos || scheme_end == std::string_view::npos || scheme_end > at) {
+    return std::string(uri);
+  }
+  size_t password = uri.find(':', scheme_end + 1);
+  if (password == std::string_view::npos || password > at) return std::string(uri);
+  return std::string(uri.substr(0, password + 1)) + "***" + std::string(uri.substr(at));
+}
+
+// RFC 1123 date for the Date header, independent of the C locale.
+std::string http_date(Clock::time_point when) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::time_t seconds = Clock::to_time_t(when);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[utc.tm_wday % 7],
+                utc.tm_mday, kMonths[utc.tm_mon % 12], utc.tm_year + 1900, utc.tm_hour, utc.tm_min,
+                utc.tm_sec);
+  return text;
+}
+
+Refusal refuse(int code, std::string reason) { return Refusal{code, std::move(reason), {}}; }
+
+// The Expires header: nullopt when absent; a malformed value is an error.
+std::optional<uint32_t> header_expires(const sip::Message& request, bool& malformed) {
+  const sip::Header* header = request.find(sip::HeaderId::Expires);
+  if (header == nullptr) return std::nullopt;
+  auto value = sip::parse_uint32(header->value);
+  malformed = !value.has_value();
+  return value;
+}
+
+// Every Contact entry of the request, across all Contact header lines.
+std::optional<std::vector<sip::Contact>> all_contacts(const sip::Message& request) {
+  std::vector<sip::Contact> contacts;
+  for (const sip::Header& header : request.headers()) {
+    if (header.id != sip::HeaderId::Contact) continue;
+    auto parsed = sip::parse_contacts(header.value);
+    if (!parsed) return std::nullopt;
+    contacts.insert(contacts.end(), parsed->begin(), parsed->end());
+  }
+  return contacts;
+}
+
+class Planner {
+ public:
+  Planner(const RequestContext& context, const ServerIdentity& identity, const RegistrarOptions& options)
+      : context_(context), request_(context.request()), identity_(identity), options_(options) {}
+
+  Plan plan() {
+    Plan plan;
+    if (auto refusal = check_addressing()) {
+      plan.refusal = std::move(refusal);
+      return plan;
+    }
+    plan.update.aor = location::aor_key(request_.to().uri);
+    plan.update.call_id = std::string(request_.call_id());
+    plan.update.cseq = request_.cseq().number;
+
+    bool expires_malformed = false;
+    header_expires_ = header_expires(request_, expires_malformed);
+    if (expires_malformed) {
+      plan.refusal = refuse(400, "Bad Expires");
+      return plan;
+    }
+    auto contacts = all_contacts(request_);
+    if (!contacts) {
+      plan.refusal = refuse(400, "Bad Contact");
+      return plan;
+    }
+    if (contacts->empty()) {
+      plan.query = true;
+      return plan;
+    }
+    plan.refusal = plan_contacts(*contacts, plan.update);
+    return plan;
+  }
+
+ private:
+  std::optional<Refusal> check_addressing() const {
+    if (!identity_.is_local_domain(request_.request_uri().host)) return refuse(403, "Not a local domain");
+    const sip::Uri& to = request_.to().uri;
+    bool sip_uri = to.scheme == sip::UriScheme::Sip || to.scheme == sip::UriScheme::Sips;
+    if (!sip_uri || to.user.empty() || !identity_.is_local_domain(to.host)) return refuse(404, "Not Found");
+    if (context_.authenticated_user &&
+        location::aor_key(to.user, to.host) != location::aor_key(context_.authenticated_user->username, to.host)) {
+      return refuse(403, "Forbidden: not your AoR");
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Refusal> plan_contacts(const std::vector<sip::Contact>& contacts, location::UpdateRequest& update) {
+    bool has_star = std::any_of(contacts.begin(), contacts.end(), [](const sip::Contact& c) { return c.star; });
+    if (has_star) {
+      // RFC 3261 10.3 step 6: "*" only alone and only with Expires: 0.
+      if (contacts.size() != 1) return refuse(400, "Invalid Contact: * with other contacts");
+      if (header_expires_ != 0u) return refuse(400, "Invalid Contact: * requires Expires: 0");
+      update.remove_all = true;
+      return std::nullopt;
+    }
+    const auto now = Clock::now();
+    for (const sip::Contact& contact : contacts) {
+      auto expires = contact_expires(contact);
+      if (!expires) return refuse(400, "Bad Contact expires");
+      if (*expires != 0 && *expires < options_.min_expires) {
+        return Refusal{423, "Interval Too Brief", {{"Min-Expires", std::to_string(options_.min_expires)}}};
+      }
+      Binding binding = make_binding(contact, std::min(*expires, options_.max_expires), now);
+      forget_key(update, binding.key());  // the last mention of a contact wins
+      if (*expires == 0) {
+        update.removals.push_back(binding.key());
+      } else {
+        update.upserts.push_back(std::move(binding));
+      }
+    }
+    return std::nullopt;
+  }
+
+  // The contact's own expires param, else the Expires header, else the default.
+  std::optional<uint32_t> contact_expires(const sip::Contact& contact) const {
+    if (auto raw = contact.address.param("expires")) return sip::parse_uint32(*raw);
+    return header_expires_.value_or(options_.default_expires);
+  }
+
+  Binding make_binding(const sip::Contact& contact, uint32_t expires, Clock::time_point now) const {
+    const transport::Peer& peer = context_.peer();
+    Binding binding;
+    binding.contact = std::string(contact.address.uri.text);
+    binding.contact_params = stored_contact_params(contact.address.params);
+    binding.instance_id = unquote(contact.address.param("+sip.instance").value_or(""));
+    binding.reg_id = sip::parse_uint32(contact.address.param("reg-id").value_or("")).value_or(0);
+    binding.q = parse_q(contact.address.param("q"));
+    binding.expires_at = now + std::chrono::seconds(expires);
+    binding.last_modified = now;
+    binding.destination = peer.to_string();
+    binding.transport = peer.protocol;
+    binding.connection = peer.connection;
+    binding.supports_webrtc = peer.protocol == transport::Protocol::Ws || peer.protocol == transport::Protocol::Wss;
+    if (const sip::Header* agent = request_.find(sip::HeaderId::UserAgent)) binding.user_agent = agent->value;
+    for (std::string_view path : request_.values(sip::HeaderId::Path)) binding.path.emplace_back(path);
+    binding.call_id = std::string(request_.call_id());
+    binding.cseq = request_.cseq().number;
+    return binding;
+  }
+
+  static void forget_key(location::UpdateRequest& update, const std::string& key) {
+    std::erase(update.removals, key);
+    std::erase_if(update.upserts, [&](const Binding& b) { return b.key() == key; });
+  }
+
+  const RequestContext& context_;
+  const sip::Message& request_;
+  const ServerIdentity& identity_;
+  const RegistrarOptions& options_;
+  std::optional<uint32_t> header_expires_;
+};
+
+void respond_refusal(RequestContext& context, const Refusal& refusal) {
+  sip::ResponseSpec spec;
+  spec.code = refusal.code;
+  spec.reason = refusal.reason;
+  spec.to_tag = context.transaction->local_tag();
+  for (const auto& [name, value] : refusal.headers) spec.headers.emplace_back(name, value);
+  context.transaction->respond(spec);
+}
+
+void respond_unavailable(RequestContext& context, const RegistrarOptions& options, std::string_view detail) {
+  spdlog::warn("registrar: location store unavailable: {}", detail);
+  respond_refusal(context, Refusal{503, "Location Store Unavailable",
+                                   {{"Retry-After", std::to_string(options.retry_after_seconds)}}});
+}
+
+// 200 OK listing every current binding with its remaining lifetime.
+void respond_bindings(RequestContext& context, const std::vector<Binding>& bindings) {
+  const auto now = Clock::now();
+  std::vector<std::string> contact_values;
+  contact_values.reserve(bindings.size());
+  for (const Binding& binding : bindings) {
+    std::string value = "<" + binding.contact + ">;expires=" + std::to_string(binding.remaining_seconds(now));
+    if (!binding.contact_params.empty()) value += ";" + binding.contact_params;
+    contact_values.push_back(std::move(value));
+  }
+  const std::string date = http_date(now);
+  const std::vector<std::string_view> paths = context.request().values(sip::HeaderId::Path);
+
+  sip::ResponseSpec spec;
+  spec.code = 200;
+  spec.to_tag = context.transaction->local_tag();
+  for (const std::string& value : contact_values) spec.headers.emplace_back("Contact", value);
+  // RFC 3327 5.3: the registrar returns the Path it stored.
+  for (std::string_view path : paths) spec.headers.emplace_back("Path", path);
+  spec.headers.emplace_back("Date", date);
+  context.transaction->respond(spec);
+}
+
+void report(const std::vector<Binding>& registered, const std::vector<Binding>& removed,
+            const std::shared_ptr<location::RegistrationObserver>& observer) {
+  const auto now = Clock::now();
+  for (const Binding& b : registered) {
+    spdlog::info("registered aor={} contact={} expires={} from={}", b.aor, uri_for_log(b.contact),
+                 b.remaining_seconds(now), b.destination);
+  }
+  for (const Binding& b : removed) {
+    spdlog::info("unregistered aor={} contact={} from={}", b.aor, uri_for_log(b.contact), b.destination);
+  }
+  if (!observer) return;
+  if (!registered.empty()) observer->on_registered(registered);
+  if (!removed.empty()) observer->on_unregistered(removed);
+}
+
+}  // namespace
+
+RegistrarOptions RegistrarOptions::from(const config::ProxyConfig& config) {
+  RegistrarOptions options;
+  options.default_expires = config.registrar_expires;
+  options.min_expires = config.registrar_min_expires;
+  options.max_expires = std::max(config.registrar_max_expires, config.registrar_min_expires);
+  return options;
+}
+
+RegistrarModule::RegistrarModule(std::shared_ptr<location::Locator> locator,
+                                 std::shared_ptr<const ServerIdentity> identity, RegistrarOptions options)
+    : locator_(std::move(locator)), identity_(std::move(identity)), options_(options) {}
+
+void RegistrarModule::set_observer(std::shared_ptr<location::RegistrationObserver> observer) {
+  std::lock_guard lock(observer_mutex_);
+  observer_ = std::move(observer);
+}
+
+std::shared_ptr<location::RegistrationObserver> RegistrarModule::observer() const {
+  std::lock_guard lock(observer_mutex_);
+  return observer_;
+}
+
+void RegistrarModule::handle(RequestContextPtr context, Next next) {
+  if (context->request().method() != sip::Method::Register) {
+    next(std::move(context));
+    return;
+  }
+  Plan plan = Planner(*context, *identity_, options_).plan();
+  if (plan.refusal) {
+    respond_refusal(*context, *plan.refusal);
+    return;
+  }
+  const RegistrarOptions options = options_;
+  if (plan.query) {
+    locator_->lookup(plan.update.aor, [context, options](location::LookupResult result) {
+      if (!result.ok) return respond_unavailable(*context, options, result.detail);
+      respond_bindings(*context, result.bindings);
+    });
+    return;
+  }
+  locator_->update(std::move(plan.update),
+                   [context, options, observer = observer()](location::UpdateResult result) {
+                     switch (result.status) {
+                       case location::UpdateStatus::Error:
+                         return respond_unavailable(*context, options, result.detail);
+                       case location::UpdateStatus::OutOfOrder:
+                         return respond_refusal(*context, refuse(400, "Out of order CSeq"));
+                       case location::UpdateStatus::Ok:
+                         respond_bindings(*context, result.current);
+                         report(result.registered, result.removed, observer);
+                         return;
+                     }
+                   });
+}
+
+}  // namespace cppbx::proxy
