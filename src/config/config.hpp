@@ -117,4 +117,7 @@ Config load_string(std::string_view toml_text, const std::string& source_name,
 // whose password is generated at start (returned in `first_user`/`first_password`).
 Config embedded_default(std::string& first_user, std::string& first_password);
 
+// Logs each diagnostic once through spdlog (errors as error, warnings as warn).
+void log_diagnostics(const Diagnostics& diagnostics);
+
 }  // namespace cppbx::config
