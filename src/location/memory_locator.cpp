@@ -56,8 +56,14 @@ void extract_if(BindingList& list, BindingList& out, Predicate predicate) {
   list.erase(keep_end, list.end());
 }
 
-BindingList::iterator find_key(BindingList& list, const std::string& key) {
-  return std::find_if(list.begin(), list.end(), [&](const Binding& b) { return b.key() == key; });
+// Binding::key() without the copy: this runs for every binding of an AoR on
+// every update.
+std::string_view key_of(const Binding& binding) {
+  return binding.instance_id.empty() ? std::string_view(binding.contact) : std::string_view(binding.instance_id);
+}
+
+BindingList::iterator find_key(BindingList& list, std::string_view key) {
+  return std::find_if(list.begin(), list.end(), [&](const Binding& b) { return key_of(b) == key; });
 }
 
 // RFC 3261 10.3 steps 6 and 7: a binding may only be changed by a request
@@ -71,7 +77,7 @@ bool is_out_of_order(BindingList& list, const UpdateRequest& request) {
     if (it != list.end() && stale(*it)) return true;
   }
   for (const Binding& upsert : request.upserts) {
-    auto it = find_key(list, upsert.key());
+    auto it = find_key(list, key_of(upsert));
     if (it != list.end() && stale(*it)) return true;
   }
   return false;
@@ -140,7 +146,7 @@ UpdateResult MemoryLocator::State::apply(UpdateRequest& request, BindingList& ex
       extract_if(list, result.removed, [](const Binding&) { return true; });
     }
     for (const std::string& key : request.removals) {
-      extract_if(list, result.removed, [&](const Binding& b) { return b.key() == key; });
+      extract_if(list, result.removed, [&](const Binding& b) { return key_of(b) == key; });
     }
     BindingList replaced;
     for (Binding& upsert : request.upserts) {
@@ -150,8 +156,8 @@ UpdateResult MemoryLocator::State::apply(UpdateRequest& request, BindingList& ex
         upsert.cseq = request.cseq;
       }
       upsert.last_modified = now;
-      const std::string key = upsert.key();
-      extract_if(list, replaced, [&](const Binding& b) { return b.key() == key; });
+      const std::string_view key = key_of(upsert);
+      extract_if(list, replaced, [&](const Binding& b) { return key_of(b) == key; });
       shard.remember_connection(request.aor, upsert.connection);
       list.push_back(upsert);
       result.registered.push_back(std::move(upsert));
@@ -163,7 +169,7 @@ UpdateResult MemoryLocator::State::apply(UpdateRequest& request, BindingList& ex
                 std::back_inserter(result.removed));
       list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(excess));
       // A binding of this very request evicted at once was never really registered.
-      std::erase_if(result.registered, [&](const Binding& b) { return find_key(list, b.key()) == list.end(); });
+      std::erase_if(result.registered, [&](const Binding& b) { return find_key(list, key_of(b)) == list.end(); });
     }
     shard.forget_connections(request.aor, list, replaced);
     shard.forget_connections(request.aor, list, result.removed);
