@@ -1,0 +1,186 @@
+// Migration 1 creates schema_migrations itself, so "which versions are
+// applied" must cope with the table not existing yet (checked through
+// sqlite_master). Each migration's statements and its bookkeeping row share
+// one transaction: SQLite DDL is transactional, so a failed migration leaves
+// no half-created tables behind.
+#include "storage/database.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <set>
+
+#include <fmt/format.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+#include <spdlog/spdlog.h>
+
+namespace cppbx::storage {
+namespace {
+
+constexpr int kBusyTimeoutSeconds = 5;
+
+std::string utc_now_iso8601() {
+  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm parts{};
+  ::gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+bool starts_with(const std::string& text, std::string_view prefix) {
+  return text.rfind(prefix, 0) == 0;
+}
+
+// Checks that versions are unique and increasing, so "apply what is missing,
+// in order" is well defined.
+bool well_ordered(const std::vector<Migration>& migrations, std::string& error) {
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    int previous = i == 0 ? 0 : migrations[i - 1].version;
+    if (migrations[i].version <= previous) {
+      error = fmt::format("migration list is not in increasing version order at '{}'",
+                          migrations[i].name);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+const std::vector<Migration>& builtin_migrations() {
+  static const std::vector<Migration> migrations = {
+      {1,
+       "create schema_migrations",
+       {"CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL,"
+        " applied_at TEXT NOT NULL)"}},
+  };
+  return migrations;
+}
+
+std::optional<std::string> sqlite_path_from_url(const std::string& url, std::string& error) {
+  for (std::string_view scheme : {"mysql:", "postgres:", "postgresql:"}) {
+    if (starts_with(url, scheme)) {
+      error = fmt::format("{} databases are not built yet; use sqlite://<path>",
+                          scheme.substr(0, scheme.size() - 1));
+      return std::nullopt;
+    }
+  }
+  if (url == "sqlite::memory:" || url == "sqlite://:memory:") return std::string(":memory:");
+  if (!starts_with(url, "sqlite://")) {
+    error = "unsupported database url (expected sqlite://<path> or sqlite::memory:)";
+    return std::nullopt;
+  }
+  // Connection options after '?' (sqlx style, e.g. ?mode=rwc) do not apply here.
+  std::string path = url.substr(std::string_view("sqlite://").size());
+  path = path.substr(0, path.find('?'));
+  if (path.empty()) {
+    error = "database url names no file (expected sqlite://<path>)";
+    return std::nullopt;
+  }
+  if (path.find('"') != std::string::npos) {
+    error = "database file path may not contain a double quote";
+    return std::nullopt;
+  }
+  return path;
+}
+
+std::unique_ptr<Database> Database::open_unmigrated(const std::string& url, std::string& error) {
+  auto path = sqlite_path_from_url(url, error);
+  if (!path) return nullptr;
+  std::unique_ptr<Database> database(new Database(*path));
+  if (!database->connect(error)) return nullptr;
+  return database;
+}
+
+std::unique_ptr<Database> Database::open(const std::string& url, std::string& error) {
+  auto database = open_unmigrated(url, error);
+  if (!database) return nullptr;
+  if (!database->migrate(builtin_migrations(), error)) return nullptr;
+  spdlog::info("database: sqlite {} at schema version {}", database->sqlite_path_,
+               database->schema_version());
+  return database;
+}
+
+bool Database::connect(std::string& error) {
+  try {
+    session_.open(soci::sqlite3, fmt::format("db=\"{}\" timeout={}", sqlite_path_,
+                                             kBusyTimeoutSeconds));
+    // sqlite opens lazily; touching the schema proves the file is usable.
+    int tables = 0;
+    session_ << "SELECT count(*) FROM sqlite_master", soci::into(tables);
+    return true;
+  } catch (const std::exception& e) {
+    error = fmt::format("cannot open sqlite database '{}': {}", sqlite_path_, e.what());
+    return false;
+  }
+}
+
+std::vector<int> Database::applied_versions() {
+  std::lock_guard lock(mutex_);
+  return applied_versions_locked();
+}
+
+int Database::schema_version() {
+  auto versions = applied_versions();
+  return versions.empty() ? 0 : versions.back();
+}
+
+std::vector<int> Database::applied_versions_locked() {
+  int exists = 0;
+  session_ << "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+              "name = 'schema_migrations'",
+      soci::into(exists);
+  if (exists == 0) return {};
+  std::vector<int> versions;
+  soci::rowset<int> rows = (session_.prepare << "SELECT version FROM schema_migrations");
+  for (int version : rows) versions.push_back(version);
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+bool Database::migrate(const std::vector<Migration>& migrations, std::string& error) {
+  if (!well_ordered(migrations, error)) return false;
+  std::lock_guard lock(mutex_);
+  std::set<int> applied;
+  try {
+    auto versions = applied_versions_locked();
+    applied.insert(versions.begin(), versions.end());
+  } catch (const std::exception& e) {
+    error = fmt::format("cannot read schema_migrations: {}", e.what());
+    return false;
+  }
+  int newest_known = migrations.empty() ? 0 : migrations.back().version;
+  if (!applied.empty() && *applied.rbegin() > newest_known) {
+    error = fmt::format("database schema version {} is newer than this cppbx knows ({})",
+                        *applied.rbegin(), newest_known);
+    return false;
+  }
+  for (const Migration& migration : migrations) {
+    if (applied.count(migration.version)) continue;
+    if (!apply_locked(migration, error)) return false;
+  }
+  return true;
+}
+
+bool Database::apply_locked(const Migration& migration, std::string& error) {
+  try {
+    std::string applied_at = utc_now_iso8601();
+    soci::transaction transaction(session_);
+    for (const auto& statement : migration.statements) session_ << statement;
+    session_ << "INSERT INTO schema_migrations (version, name, applied_at) "
+                "VALUES (:version, :name, :applied_at)",
+        soci::use(migration.version), soci::use(migration.name), soci::use(applied_at);
+    transaction.commit();
+    spdlog::info("database: applied migration {} ({})", migration.version, migration.name);
+    return true;
+  } catch (const std::exception& e) {
+    error = fmt::format("migration {} ({}) failed: {}", migration.version, migration.name,
+                        e.what());
+    return false;
+  }
+}
+
+}  // namespace cppbx::storage
