@@ -1,7 +1,8 @@
 // The configured backends asked in order. The first that finds (or denies)
 // the user answers; NotFound moves on; Error moves on but is remembered, and
 // when no later backend finds the user the chain answers Error (503), so an
-// outage is never mistaken for "no such user".
+// outage is never mistaken for "no such user". Denied answers at once, like
+// Found: a backend that refuses a user is not overruled by a later one.
 #pragma once
 
 #include <memory>
@@ -17,10 +18,11 @@ class BackendChain final : public UserBackend {
   std::string_view type() const override { return "chain"; }
   void lookup(const LookupRequest& request, LookupCallback done) override;
   void reload() override;
-  size_t size() const { return backends_.size(); }
+  size_t size() const { return backends_->size(); }
 
  private:
-  std::vector<std::shared_ptr<UserBackend>> backends_;
+  // Shared with lookups in flight, so the chain may go away before they end.
+  std::shared_ptr<const std::vector<std::shared_ptr<UserBackend>>> backends_;
 };
 
 }  // namespace cppbx::users

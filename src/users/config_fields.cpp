@@ -1,0 +1,56 @@
+// See config_fields.hpp.
+#include "users/config_fields.hpp"
+
+namespace cppbx::users {
+
+ConfigFields::ConfigFields(const toml::table& table, std::string key_path,
+                           config::SourceLocation where, config::Diagnostics& diagnostics)
+    : table_(table), key_path_(std::move(key_path)), where_(std::move(where)),
+      diagnostics_(diagnostics) {
+  known_.insert("type");
+}
+
+config::SourceLocation ConfigFields::where(const toml::node* node) const {
+  if (node == nullptr || node->source().begin.line == 0) return where_;
+  config::SourceLocation location = where_;
+  location.line = node->source().begin.line;
+  location.column = node->source().begin.column;
+  return location;
+}
+
+void ConfigFields::error(const toml::node* at, std::string_view field, std::string message) {
+  diagnostics_.error(where(at), key(field), std::move(message));
+}
+
+const toml::node* ConfigFields::node(std::string_view field) {
+  known_.insert(std::string(field));
+  return table_.get(field);
+}
+
+std::optional<std::string> ConfigFields::string(std::string_view field, bool required) {
+  const toml::node* value = node(field);
+  if (value == nullptr) {
+    if (required) diagnostics_.error(where_, key(field), "is required (a string)");
+    return std::nullopt;
+  }
+  if (const auto* text = value->as_string()) return text->get();
+  error(value, field, "must be a string");
+  return std::nullopt;
+}
+
+std::optional<bool> ConfigFields::boolean(std::string_view field) {
+  const toml::node* value = node(field);
+  if (value == nullptr) return std::nullopt;
+  if (const auto* flag = value->as_boolean()) return flag->get();
+  error(value, field, "must be true or false");
+  return std::nullopt;
+}
+
+void ConfigFields::warn_unknown_keys() {
+  for (const auto& [name, value] : table_) {
+    if (known_.find(name.str()) != known_.end()) continue;
+    diagnostics_.warning(where(&value), key(name.str()), "unknown key, ignored");
+  }
+}
+
+}  // namespace cppbx::users
