@@ -43,6 +43,8 @@ class ServerTransaction {
   virtual bool completed() const = 0;
   // The To tag this transaction uses for its responses (generated once).
   virtual std::string_view local_tag() const = 0;
+  // True once a CANCEL matched this (INVITE) transaction.
+  virtual bool cancelled() const { return false; }
 };
 using ServerTransactionPtr = std::shared_ptr<ServerTransaction>;
 
@@ -65,6 +67,13 @@ class TransactionLayer {
     Timers timers;
     std::string server_header;   // Server header for responses sent here; empty: none
     size_t max_transactions = 100000;  // beyond: 503 with Retry-After
+    // A server INVITE transaction the core leaves without a final response for
+    // this long is answered 408 so that it cannot live forever. (A non-INVITE
+    // one is dropped silently after 64*T1, when its client gave up anyway.)
+    std::chrono::milliseconds invite_timeout{std::chrono::minutes(5)};
+    // INVITE server transactions send 100 Trying when the core has not
+    // responded within this delay (RFC 3261 17.2.1).
+    std::chrono::milliseconds trying_delay{200};
   };
   using RequestHandler = std::function<void(ServerTransactionPtr)>;
   // ACK for a 2xx, and responses matching no client transaction (proxy core).
@@ -72,10 +81,15 @@ class TransactionLayer {
   // Provisional and final responses of a client transaction; called on an I/O
   // thread, possibly several times (1xx) and then once with the final result.
   using ResponseHandler = std::function<void(const ClientResult&)>;
+  // An INVITE server transaction was cancelled (after this layer answered the
+  // CANCEL with 200 and the INVITE with 487): the proxy core cancels its
+  // branches. Called on an I/O thread.
+  using CancelHandler = std::function<void(ServerTransactionPtr invite)>;
 
   virtual ~TransactionLayer() = default;
   virtual void set_request_handler(RequestHandler handler) = 0;
   virtual void set_stray_handler(StrayHandler handler) = 0;
+  virtual void set_cancel_handler(CancelHandler) {}
 
   // Feed from the transport layer. Malformed requests that can be answered get
   // 400/505/416/513 here, statelessly; the rest are dropped.
@@ -88,6 +102,8 @@ class TransactionLayer {
 
   virtual size_t server_transaction_count() const = 0;
   virtual size_t client_transaction_count() const = 0;
+  // Messages dropped because they were malformed and could not be answered.
+  virtual size_t dropped_count() const { return 0; }
   // Stop accepting new requests; resolves once in-flight server transactions
   // completed or `grace` elapsed.
   virtual void shutdown(std::chrono::milliseconds grace, std::function<void()> done) = 0;
@@ -96,6 +112,16 @@ class TransactionLayer {
 std::unique_ptr<TransactionLayer> make_transaction_layer(boost::asio::io_context& io,
                                                          transport::TransportLayer& transport,
                                                          TransactionLayer::Options options);
+
+// Where a response to this request goes: back over the request's connection
+// for connection-oriented transports; for UDP the source address and port when
+// the top Via has rport (RFC 3581), else the source address with the Via port
+// or 5060 (RFC 3261 18.2.2, the source being what "received" would hold).
+transport::Peer response_destination(const transport::Inbound& request);
+
+// RFC 3581: fills "rport" (value-less in the request) with the source port and
+// adds "received" to the top Via of `response`, built from `request`.
+void stamp_via_source(std::string& response, const sip::Message& request, const transport::Peer& source);
 
 // A new RFC 3261 branch ("z9hG4bK" + random) and tag.
 std::string new_branch();

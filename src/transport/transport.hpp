@@ -56,11 +56,17 @@ class TransportLayer {
  public:
   struct Options {
     std::string address = "0.0.0.0";
-    uint16_t udp_port = 5060;  // 0 disables UDP
-    uint16_t tcp_port = 5060;  // 0 disables TCP
+    uint16_t udp_port = 5060;  // 0 disables UDP (unless ephemeral_ports)
+    uint16_t tcp_port = 5060;  // 0 disables TCP (unless ephemeral_ports)
     std::chrono::seconds tcp_idle_timeout{600};
     size_t max_tcp_connections = 10000;
     sip::ParserLimits limits;
+    // One SO_REUSEPORT UDP socket per I/O thread, each with its own receive
+    // loop; set it to the number of threads that run the io_context.
+    size_t udp_sockets = 1;
+    // When true a port of 0 asks the OS for a free port instead of disabling
+    // the listener (tests); read the result with udp_port()/tcp_port().
+    bool ephemeral_ports = false;
   };
   using InboundHandler = std::function<void(Inbound&&)>;
   using ClosedHandler = std::function<void(const Peer&)>;

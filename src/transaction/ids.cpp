@@ -1,0 +1,56 @@
+// Branch and tag generation. A per-thread Mersenne Twister seeded once from
+// std::random_device gives unpredictable-enough identifiers without a system
+// call per identifier (they must be unique, not secret).
+#include <random>
+#include <string>
+
+#include "transaction/transaction_layer.hpp"
+
+namespace cppbx::transaction {
+
+namespace {
+
+constexpr std::string_view kAlphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+std::mt19937_64& generator() {
+  thread_local std::mt19937_64 engine = [] {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), device(), device(), device(), device(), device(), device()};
+    return std::mt19937_64(seed);
+  }();
+  return engine;
+}
+
+// Appends `count` random characters; ~5.95 bits each.
+void append_random(std::string& out, size_t count) {
+  auto& engine = generator();
+  uint64_t bits = engine();
+  size_t left = 10;  // 62^10 < 2^64: ten characters per draw
+  for (size_t i = 0; i < count; ++i) {
+    if (left == 0) {
+      bits = engine();
+      left = 10;
+    }
+    out += kAlphabet[bits % kAlphabet.size()];
+    bits /= kAlphabet.size();
+    --left;
+  }
+}
+
+}  // namespace
+
+std::string new_branch() {
+  std::string branch = "z9hG4bK";
+  branch.reserve(7 + 22);
+  append_random(branch, 22);
+  return branch;
+}
+
+std::string new_tag() {
+  std::string tag;
+  tag.reserve(16);
+  append_random(tag, 16);
+  return tag;
+}
+
+}  // namespace cppbx::transaction

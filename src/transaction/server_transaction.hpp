@@ -1,0 +1,90 @@
+// One RFC 3261 17.2 server transaction (INVITE or non-INVITE).
+//
+// respond() may come from any thread while retransmissions and timers arrive
+// on I/O threads, so the state sits behind one small mutex per transaction.
+// One steady_timer per transaction serves every RFC timer: the transaction
+// keeps the deadlines (next retransmission, end of its current state, 100
+// Trying) and arms the timer for the earliest one; a wake-up simply does
+// whatever is due. Sending happens after the mutex is released.
+//
+// INVITE transactions that sent a 2xx enter the RFC 6026 Accepted state: they
+// absorb INVITE retransmissions for 64*T1 and hand ACKs that still match them
+// to the core.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "transaction/core.hpp"
+
+namespace cppbx::transaction {
+
+class ServerTx final : public ServerTransaction, public std::enable_shared_from_this<ServerTx> {
+ public:
+  ServerTx(CorePtr core, sip::Message request, transport::Peer peer, transport::LocalEndpoint local,
+           transport::Peer destination, std::string key, std::string merge_key, std::string local_tag = {});
+  ~ServerTx() override;
+
+  const sip::Message& request() const override { return request_; }
+  const transport::Peer& peer() const override { return peer_; }
+  const transport::LocalEndpoint& local() const override { return local_; }
+  bool respond(const sip::ResponseSpec& spec) override;
+  bool respond_raw(std::string bytes, int status_code) override;
+  void drop() override;
+  bool completed() const override;
+  std::string_view local_tag() const override { return local_tag_; }
+  bool cancelled() const override;
+
+  // Called by the layer (I/O threads).
+  void start();
+  void on_retransmission();
+  enum class AckOutcome { Absorbed, ToCore };
+  AckOutcome on_ack();
+  // Sends 487 when no final response was sent yet; true if it did.
+  bool cancel();
+  // For RFC 2543 matching: does `other` carry the To tag this transaction
+  // expects (the request's for retransmissions, ours for the ACK)?
+  bool accepts(const sip::Message& other) const;
+  bool is_invite() const { return invite_; }
+  // Terminates without sending anything (layer teardown).
+  void abandon();
+
+ private:
+  enum class State { Trying, Proceeding, Completed, Confirmed, Accepted, Terminated };
+  using Clock = std::chrono::steady_clock;
+
+  bool commit(std::string bytes, int status_code);
+  void on_timer(const boost::system::error_code& ec);
+  void arm_locked();
+  void settle_pending_locked();
+  void terminate_locked();
+  void remove_from_tables();
+  void send(std::string bytes);
+  bool reliable() const { return transport::is_reliable(peer_.protocol); }
+
+  CorePtr core_;
+  const sip::Message request_;
+  const transport::Peer peer_;
+  const transport::LocalEndpoint local_;
+  const transport::Peer destination_;
+  const std::string key_;
+  const std::string merge_key_;
+  const std::string local_tag_;
+  const bool invite_;
+
+  mutable std::mutex mutex_;
+  State state_ = State::Trying;
+  bool pending_counted_ = true;  // counted in Core::awaiting_final
+  bool cancelled_ = false;
+  std::string last_response_;
+  boost::asio::steady_timer timer_;
+  Clock::time_point trying_at_ = Clock::time_point::max();
+  Clock::time_point retransmit_at_ = Clock::time_point::max();
+  Clock::time_point end_at_ = Clock::time_point::max();
+  Clock::duration retransmit_interval_{};
+};
+
+}  // namespace cppbx::transaction

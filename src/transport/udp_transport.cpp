@@ -1,0 +1,134 @@
+// See udp_transport.hpp for the design.
+#include "transport/udp_transport.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <optional>
+#include <system_error>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/socket_base.hpp>
+
+namespace cppbx::transport {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+namespace {
+// SO_REUSEPORT is not wrapped by Asio.
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// Peers are reported with plain IPv4 addresses even on a dual-stack socket.
+asio::ip::address unmapped(const asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  return address;
+}
+}  // namespace
+
+std::optional<udp::endpoint> UdpListener::destination_for(const Peer& to) const {
+  if (local_.address.is_v6()) {
+    if (to.address.is_v4()) {
+      return udp::endpoint(asio::ip::make_address_v6(asio::ip::v4_mapped, to.address.to_v4()), to.port);
+    }
+    return udp::endpoint(to.address, to.port);
+  }
+  asio::ip::address address = unmapped(to.address);
+  if (!address.is_v4()) return std::nullopt;
+  return udp::endpoint(address, to.port);
+}
+
+UdpListener::Socket::Socket(asio::io_context& io)
+    : strand(asio::make_strand(io)),
+      socket(strand),
+      buffer(std::make_unique<char[]>(kReceiveBufferSize)) {}
+
+UdpListener::UdpListener(asio::io_context& io, TransportContextPtr context)
+    : io_(io), context_(std::move(context)) {}
+
+void UdpListener::open(const asio::ip::address& address, uint16_t port, size_t count) {
+  if (count == 0) count = 1;
+  uint16_t bound_port = port;
+  for (size_t i = 0; i < count; ++i) {
+    auto socket = std::make_unique<Socket>(io_);
+    udp::endpoint endpoint(address, bound_port);
+    boost::system::error_code ec;
+    socket->socket.open(endpoint.protocol(), ec);
+    if (!ec) socket->socket.set_option(udp::socket::reuse_address(true), ec);
+    if (!ec) socket->socket.set_option(reuse_port(true), ec);
+    if (!ec) socket->socket.bind(endpoint, ec);
+    if (ec) {
+      throw std::system_error(ec, "cannot bind UDP " + address.to_string() + ":" +
+                                      std::to_string(bound_port));
+    }
+    // The first socket may have got an ephemeral port: the others share it.
+    bound_port = socket->socket.local_endpoint().port();
+    sockets_.push_back(std::move(socket));
+  }
+  port_ = bound_port;
+  local_ = {Protocol::Udp, address, bound_port};
+}
+
+void UdpListener::start_receiving() {
+  for (auto& socket : sockets_) {
+    asio::post(socket->strand, [self = shared_from_this(), s = socket.get()] { self->receive(*s); });
+  }
+}
+
+void UdpListener::receive(Socket& socket) {
+  socket.socket.async_receive_from(
+      asio::buffer(socket.buffer.get(), kReceiveBufferSize), socket.sender,
+      [self = shared_from_this(), s = &socket](const boost::system::error_code& ec, size_t size) {
+        if (ec == asio::error::operation_aborted || self->closed_) return;
+        // Other errors (e.g. ICMP feedback) concern one datagram: keep going.
+        if (!ec) self->on_datagram(*s, size);
+        self->receive(*s);
+      });
+}
+
+void UdpListener::on_datagram(Socket& socket, size_t size) {
+  Inbound inbound;
+  inbound.parsed = sip::parse_message(std::string_view(socket.buffer.get(), size), context_->limits);
+  inbound.peer = {Protocol::Udp, unmapped(socket.sender.address()), socket.sender.port(), 0};
+  inbound.local = local_;
+  inbound.size = size;
+  context_->deliver(std::move(inbound));
+}
+
+bool UdpListener::send(const Peer& to, std::string&& bytes) {
+  if (sockets_.empty() || closed_) return false;
+  Socket& socket = *sockets_[next_sender_.fetch_add(1, std::memory_order_relaxed) % sockets_.size()];
+  std::optional<udp::endpoint> endpoint = destination_for(to);
+  if (!endpoint) return false;
+  ssize_t sent = ::sendto(socket.socket.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT,
+                          endpoint->data(), static_cast<socklen_t>(endpoint->size()));
+  if (sent >= 0) return true;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    send_later(socket, *endpoint, std::move(bytes));
+    return true;
+  }
+  return false;
+}
+
+void UdpListener::send_later(Socket& socket, const udp::endpoint& to, std::string&& bytes) {
+  auto payload = std::make_shared<std::string>(std::move(bytes));
+  asio::post(socket.strand, [self = shared_from_this(), s = &socket, to, payload] {
+    s->socket.async_send_to(asio::buffer(*payload), to,
+                            [payload](const boost::system::error_code&, size_t) {});
+  });
+}
+
+void UdpListener::close() {
+  closed_ = true;
+  for (auto& socket : sockets_) {
+    asio::post(socket->strand, [self = shared_from_this(), s = socket.get()] {
+      boost::system::error_code ignored;
+      s->socket.close(ignored);
+    });
+  }
+}
+
+}  // namespace cppbx::transport
