@@ -90,18 +90,29 @@ std::optional<std::string> sqlite_path_from_url(const std::string& url, std::str
 std::unique_ptr<Database> Database::open_unmigrated(const std::string& url, std::string& error) {
   auto path = sqlite_path_from_url(url, error);
   if (!path) return nullptr;
-  std::unique_ptr<Database> database(new Database(*path));
+  std::unique_ptr<Database> database(new Database(*path, Unconnected{}));
   if (!database->connect(error)) return nullptr;
   return database;
 }
 
 std::unique_ptr<Database> Database::open(const std::string& url, std::string& error) {
   auto database = open_unmigrated(url, error);
-  if (!database) return nullptr;
-  if (!database->migrate(builtin_migrations(), error)) return nullptr;
-  spdlog::info("database: sqlite {} at schema version {}", database->sqlite_path_,
-               database->schema_version());
+  if (!database || !database->migrate_builtin(error)) return nullptr;
   return database;
+}
+
+Database::Database(const std::string& url) {
+  std::string error;
+  auto path = sqlite_path_from_url(url, error);
+  if (!path) throw std::runtime_error(error);
+  sqlite_path_ = *path;
+  if (!connect(error) || !migrate_builtin(error)) throw std::runtime_error(error);
+}
+
+bool Database::migrate_builtin(std::string& error) {
+  if (!migrate(builtin_migrations(), error)) return false;
+  spdlog::info("database: sqlite {} at schema version {}", sqlite_path_, schema_version());
+  return true;
 }
 
 bool Database::connect(std::string& error) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,10 @@ std::optional<std::string> sqlite_path_from_url(const std::string& url, std::str
 
 class Database {
  public:
+  // Opens and migrates like open(), but throws std::runtime_error (with the
+  // same message) on failure; for start-up code that aborts anyway.
+  explicit Database(const std::string& url);
+
   // Opens the database and applies builtin_migrations(). nullptr with `error`
   // when the URL is unusable, the file cannot be opened, or a migration fails.
   static std::unique_ptr<Database> open(const std::string& url, std::string& error);
@@ -58,10 +63,12 @@ class Database {
   const std::string& sqlite_path() const { return sqlite_path_; }
 
  private:
-  explicit Database(std::string sqlite_path) : sqlite_path_(std::move(sqlite_path)) {}
+  struct Unconnected {};
+  Database(std::string sqlite_path, Unconnected) : sqlite_path_(std::move(sqlite_path)) {}
   bool connect(std::string& error);
   std::vector<int> applied_versions_locked();
   bool apply_locked(const Migration& migration, std::string& error);
+  bool migrate_builtin(std::string& error);
 
   std::mutex mutex_;
   soci::session session_;

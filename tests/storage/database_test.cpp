@@ -199,6 +199,23 @@ TEST_F(DatabaseTest, NonDatabaseFileIsAnErrorNotACrash) {
   EXPECT_FALSE(error.empty());
 }
 
+TEST_F(DatabaseTest, ThrowingConstructorOpensAndMigrates) {
+  Database database(url_of("ctor.sqlite3"));
+  EXPECT_EQ(database.schema_version(), 1);
+  EXPECT_TRUE(fs::exists(dir_ / "ctor.sqlite3"));
+}
+
+TEST_F(DatabaseTest, ThrowingConstructorReportsTheProblem) {
+  try {
+    Database database("postgres://u:secret@db/pbx");
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not built yet"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("secret"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(Database(url_of("no such folder/x.sqlite3")), std::runtime_error);
+}
+
 TEST_F(DatabaseTest, MysqlUrlIsRefusedAtOpen) {
   std::string error;
   EXPECT_EQ(Database::open("mysql://root@localhost/pbx", error), nullptr);
