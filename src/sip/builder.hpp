@@ -47,11 +47,20 @@ class MessageEditor {
   std::string serialize() const;
 
  private:
+  // A header line of the output: a received header written back verbatim
+  // unless `edited`, in which case `name` and `value` are written instead.
   struct Line {
-    std::string name;    // empty name + empty value = removed
+    const Header* header = nullptr;  // null for inserted lines
+    std::string name;
     std::string value;
-    HeaderId id;
+    HeaderId id = HeaderId::Other;
+    bool removed = false;
+    bool edited = false;
   };
+  Line* first_line(HeaderId id);
+  static std::string_view line_name(const Line& line);
+  static std::string_view line_value(const Line& line);
+
   const Message& message_;
   std::string request_uri_;
   bool request_uri_set_ = false;

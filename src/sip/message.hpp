@@ -39,6 +39,9 @@ struct Header {
   HeaderId id = HeaderId::Other;
   std::string_view name;   // as written on the wire (may be compact form)
   std::string_view value;
+  // The whole header as received ("Name: value", folding included), without
+  // the final line break. Used to copy untouched headers byte for byte.
+  std::string_view raw;
 };
 
 class Message {

@@ -1,0 +1,39 @@
+// See strings.hpp. Plain loops: these run on the SIP hot path for every
+// header name lookup, so they avoid allocation and locale machinery.
+#include "common/strings.hpp"
+
+namespace cppbx {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool istarts_with(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+}
+
+std::string to_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
+std::string_view trim_left(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && is_space(text[i])) ++i;
+  return text.substr(i);
+}
+
+std::string_view trim_right(std::string_view text) {
+  size_t n = text.size();
+  while (n > 0 && is_space(text[n - 1])) --n;
+  return text.substr(0, n);
+}
+
+std::string_view trim(std::string_view text) { return trim_right(trim_left(text)); }
+
+}  // namespace cppbx

@@ -1,0 +1,30 @@
+// Small ASCII string helpers shared by every layer.
+//
+// SIP and the configuration formats are ASCII-case-insensitive in many places
+// (header names, URI schemes, parameter names). These helpers deliberately
+// ignore locales: std::tolower depends on the global locale and would make
+// comparisons slower and less predictable.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace cppbx {
+
+constexpr char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// Case-insensitive (ASCII only) equality.
+bool iequals(std::string_view a, std::string_view b);
+bool istarts_with(std::string_view text, std::string_view prefix);
+// Lower-cased copy (ASCII only).
+std::string to_lower(std::string_view text);
+
+constexpr bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+// Strips spaces, tabs, CR and LF at both ends.
+std::string_view trim(std::string_view text);
+std::string_view trim_left(std::string_view text);
+std::string_view trim_right(std::string_view text);
+
+}  // namespace cppbx
