@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -82,6 +84,36 @@ TEST_F(LoggingTest, ReopenRecreatesARotatedFile) {
   ASSERT_TRUE(fs::exists(file));
   EXPECT_NE(read_all(file).find("new-line"), std::string::npos);
   EXPECT_EQ(read_all(file).find("old-line"), std::string::npos);
+}
+
+size_t count_occurrences(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++count;
+  return count;
+}
+
+TEST_F(LoggingTest, ReinitWhileOtherThreadsLogLosesNoLine) {
+  fs::path even = dir_ / "even.log";
+  fs::path odd = dir_ / "odd.log";
+  ASSERT_TRUE(cppbx::log::init("info", even.string()));
+  constexpr int kThreads = 4;
+  constexpr int kLinesPerThread = 2000;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([t] {
+      for (int i = 0; i < kLinesPerThread; ++i) spdlog::info("concurrent-line {} {}", t, i);
+    });
+  }
+  for (int switches = 0; switches < 100; ++switches) {
+    ASSERT_TRUE(cppbx::log::init("info", (switches % 2 ? odd : even).string()));
+  }
+  for (auto& writer : writers) writer.join();
+  spdlog::default_logger()->flush();
+  ASSERT_TRUE(cppbx::log::init("info", ""));  // closes both files
+  size_t total = count_occurrences(read_all(even), "concurrent-line") +
+                 count_occurrences(read_all(odd), "concurrent-line");
+  EXPECT_EQ(total, static_cast<size_t>(kThreads * kLinesPerThread));
 }
 
 TEST_F(LoggingTest, UnknownLevelIsRejectedAndChangesNothing) {
