@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/database_url.hpp"
 #include "common/logging.hpp"
 #include "config/config.hpp"
 #include "config/value_reader.hpp"
@@ -95,17 +96,6 @@ std::optional<std::string> canonical_digest_algorithm(std::string_view name) {
   if (lower == "sha-256") return "SHA-256";
   if (lower == "sha-512-256") return "SHA-512-256";
   return std::nullopt;
-}
-
-// Empty when the scheme is usable; otherwise why not.
-std::string database_url_problem(const std::string& url) {
-  if (url.rfind("sqlite:", 0) == 0) return {};
-  for (std::string_view scheme : {"mysql://", "postgres://", "postgresql://"}) {
-    if (url.rfind(scheme, 0) == 0)
-      return fmt::format("{} databases are not built yet; use sqlite://<path>",
-                         scheme.substr(0, scheme.find(':')));
-  }
-  return "unsupported database url (expected sqlite://<path> or sqlite::memory:)";
 }
 
 // toml++ tables are ordered by key name; diagnostics read better in the
@@ -201,7 +191,8 @@ class Loader {
   void read_database_url(toml::node& node, const std::string& key, Config& c) {
     auto value = read_.string(node, key);
     if (!value) return;
-    if (auto problem = database_url_problem(*value); !problem.empty()) {
+    std::string problem;
+    if (!database_url::sqlite_path(*value, problem)) {
       read_.error(node, key, problem);
       return;
     }

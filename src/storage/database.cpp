@@ -5,6 +5,8 @@
 // no half-created tables behind.
 #include "storage/database.hpp"
 
+#include "common/database_url.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -26,10 +28,6 @@ std::string utc_now_iso8601() {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
   return text;
-}
-
-bool starts_with(const std::string& text, std::string_view prefix) {
-  return text.rfind(prefix, 0) == 0;
 }
 
 // Checks that versions are unique and increasing, so "apply what is missing,
@@ -61,30 +59,7 @@ const std::vector<Migration>& builtin_migrations() {
 }
 
 std::optional<std::string> sqlite_path_from_url(const std::string& url, std::string& error) {
-  for (std::string_view scheme : {"mysql:", "postgres:", "postgresql:"}) {
-    if (starts_with(url, scheme)) {
-      error = fmt::format("{} databases are not built yet; use sqlite://<path>",
-                          scheme.substr(0, scheme.size() - 1));
-      return std::nullopt;
-    }
-  }
-  if (url == "sqlite::memory:" || url == "sqlite://:memory:") return std::string(":memory:");
-  if (!starts_with(url, "sqlite://")) {
-    error = "unsupported database url (expected sqlite://<path> or sqlite::memory:)";
-    return std::nullopt;
-  }
-  // Connection options after '?' (sqlx style, e.g. ?mode=rwc) do not apply here.
-  std::string path = url.substr(std::string_view("sqlite://").size());
-  path = path.substr(0, path.find('?'));
-  if (path.empty()) {
-    error = "database url names no file (expected sqlite://<path>)";
-    return std::nullopt;
-  }
-  if (path.find('"') != std::string::npos) {
-    error = "database file path may not contain a double quote";
-    return std::nullopt;
-  }
-  return path;
+  return database_url::sqlite_path(url, error);
 }
 
 std::unique_ptr<Database> Database::open_unmigrated(const std::string& url, std::string& error) {

@@ -71,6 +71,8 @@ const BadValueCase kBadValues[] = {
     {"HttpAddrWithoutPort", "http_addr = \"0.0.0.0\"\n", "http_addr", 1, 13, "not host:port"},
     {"MysqlNotBuilt", "database_url = \"mysql://root@db/pbx\"\n", "database_url", 1, 16,
      "not built yet"},
+    {"DatabaseUrlWithoutFile", "database_url = \"sqlite://\"\n", "database_url", 1, 16,
+     "names no file"},
     {"DatabaseSchemeUnknown", "database_url = \"oracle://x\"\n", "database_url", 1, 16,
      "unsupported database url"},
     {"DigestAlgorithmUnknown", "[proxy]\nauth_algorithms = [\"SHA-1\"]\n",

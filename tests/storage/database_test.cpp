@@ -54,6 +54,7 @@ TEST(SqliteUrl, AcceptsTheSqliteForms) {
   EXPECT_EQ(sqlite_path_from_url("sqlite:///var/lib/cppbx/db.sqlite3", error),
             "/var/lib/cppbx/db.sqlite3");
   EXPECT_EQ(sqlite_path_from_url("sqlite://rustpbx.sqlite3?mode=rwc", error), "rustpbx.sqlite3");
+  EXPECT_EQ(sqlite_path_from_url("sqlite:relative.db", error), "relative.db");
   EXPECT_EQ(sqlite_path_from_url("sqlite::memory:", error), ":memory:");
   EXPECT_EQ(sqlite_path_from_url("sqlite://:memory:", error), ":memory:");
 }
@@ -69,7 +70,7 @@ TEST(SqliteUrl, RefusesOtherDatabasesWithoutEchoingCredentials) {
 }
 
 TEST(SqliteUrl, RefusesMalformedUrls) {
-  for (const char* url : {"", "sqlite://", "sqlite://?mode=rwc", "file.db", "oracle://x",
+  for (const char* url : {"", "sqlite:", "sqlite://", "sqlite://?mode=rwc", "file.db", "oracle://x",
                           "sqlite://a\"b.db"}) {
     std::string error;
     EXPECT_FALSE(sqlite_path_from_url(url, error).has_value()) << url;
