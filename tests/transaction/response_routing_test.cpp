@@ -1,0 +1,83 @@
+// Response routing (RFC 3261 18.2.2 / RFC 3581) and the Via stamp.
+#include <gtest/gtest.h>
+
+#include "fake_transport.hpp"
+#include "transaction/transaction_layer.hpp"
+
+namespace cppbx::transaction {
+namespace {
+
+using testing::make_inbound;
+using testing::make_request;
+using testing::RequestFields;
+
+TEST(ResponseDestination, RportSendsBackToSourcePort) {
+  RequestFields fields;
+  fields.via_extra = ";rport";
+  auto inbound = make_inbound(make_request(fields), testing::udp_peer(40000));
+  ASSERT_EQ(inbound.parsed.status, sip::ParseStatus::Ok);
+  transport::Peer to = response_destination(inbound);
+  EXPECT_EQ(to.port, 40000);
+  EXPECT_EQ(to.address.to_string(), "192.0.2.10");
+}
+
+TEST(ResponseDestination, WithoutRportUsesViaPort) {
+  auto inbound = make_inbound(make_request({}), testing::udp_peer(40000));
+  ASSERT_EQ(inbound.parsed.status, sip::ParseStatus::Ok);
+  transport::Peer to = response_destination(inbound);
+  EXPECT_EQ(to.port, 5062);  // sent-by port of the Via
+  EXPECT_EQ(to.address.to_string(), "192.0.2.10");
+}
+
+TEST(ResponseDestination, WithoutViaPortUses5060) {
+  std::string bytes = make_request({});
+  bytes.replace(bytes.find("192.0.2.10:5062"), 15, "192.0.2.10");
+  auto inbound = make_inbound(bytes, testing::udp_peer(40000));
+  ASSERT_EQ(inbound.parsed.status, sip::ParseStatus::Ok);
+  EXPECT_EQ(response_destination(inbound).port, 5060);
+}
+
+TEST(ResponseDestination, ReliableTransportsAnswerOnTheConnection) {
+  transport::Peer tcp{transport::Protocol::Tcp, boost::asio::ip::make_address("192.0.2.10"), 40001, 17};
+  auto inbound = make_inbound(make_request({}), tcp);
+  transport::Peer to = response_destination(inbound);
+  EXPECT_EQ(to.protocol, transport::Protocol::Tcp);
+  EXPECT_EQ(to.connection, 17u);
+  EXPECT_EQ(to.port, 40001);
+}
+
+TEST(StampViaSource, FillsRportAndReceived) {
+  RequestFields fields;
+  fields.via_extra = ";rport";
+  std::string request_bytes = make_request(fields);
+  auto parsed = sip::parse_message(request_bytes);
+  ASSERT_TRUE(parsed.message);
+  std::string response = sip::build_response(*parsed.message, {.code = 200, .to_tag = "x"});
+  transport::Peer source{transport::Protocol::Udp, boost::asio::ip::make_address("203.0.113.7"), 40000, 0};
+  stamp_via_source(response, *parsed.message, source);
+  EXPECT_NE(response.find(";branch=z9hG4bK-test-1;rport=40000;received=203.0.113.7"), std::string::npos)
+      << response;
+}
+
+TEST(StampViaSource, LeavesViaWithoutRportAlone) {
+  std::string request_bytes = make_request({});
+  auto parsed = sip::parse_message(request_bytes);
+  ASSERT_TRUE(parsed.message);
+  std::string response = sip::build_response(*parsed.message, {.code = 200, .to_tag = "x"});
+  std::string before = response;
+  stamp_via_source(response, *parsed.message, testing::udp_peer(40000));
+  EXPECT_EQ(response, before);
+}
+
+TEST(Identifiers, BranchHasMagicCookieAndIsUnique) {
+  std::string a = new_branch();
+  std::string b = new_branch();
+  EXPECT_TRUE(a.starts_with("z9hG4bK"));
+  EXPECT_GT(a.size(), 20u);
+  EXPECT_NE(a, b);
+  EXPECT_NE(new_tag(), new_tag());
+  EXPECT_GE(new_tag().size(), 8u);
+}
+
+}  // namespace
+}  // namespace cppbx::transaction
