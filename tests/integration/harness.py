@@ -604,10 +604,11 @@ class CppbxServer:
 # SIPp
 
 class SippResult:
-    def __init__(self, code, successful, failed, output, errors):
+    def __init__(self, code, stats, output, errors):
         self.code = code
-        self.successful = successful
-        self.failed = failed
+        self.stats = stats  # the last -stf row: column name -> text
+        self.successful = int(stats.get("SuccessfulCall(C)", -1))
+        self.failed = int(stats.get("FailedCall(C)", -1))
         self.output = output
         self.errors = errors
 
@@ -629,17 +630,26 @@ def auth_field(username, password):
 
 
 def read_sipp_stats(path):
-    """(successful, failed) cumulative counts from the last line of -stf."""
+    """The last row of a -stf file as {column: value}; {} when empty."""
     with open(path) as handle:
         lines = [line.strip() for line in handle if line.strip()]
-    header = lines[0].split(";")
-    last = lines[-1].split(";")
-    column = lambda name: int(last[header.index(name)])  # noqa: E731
-    return column("SuccessfulCall(C)"), column("FailedCall(C)")
+    if len(lines) < 2:
+        return {}
+    return dict(zip(lines[0].split(";"), lines[-1].split(";")))
+
+
+def sipp_duration_seconds(text):
+    """SIPp's 'HH:MM:SS' or 'HH:MM:SS:uuuuuu' as seconds (0.0 if unreadable)."""
+    parts = text.split(":")
+    if len(parts) not in (3, 4) or not all(part.isdigit() for part in parts):
+        return 0.0
+    seconds = int(parts[0]) * 3600 + int(parts[1]) * 60 + int(parts[2])
+    return seconds + (int(parts[3]) / 1e6 if len(parts) == 4 else 0.0)
 
 
 def run_sipp(server_port, scenario, users_csv, calls, workdir, transport="u1",
-             rate=None, rate_period=None, limit=None, timeout=30, extra=()):
+             rate=None, rate_period=None, limit=None, timeout=30, extra=(),
+             recv_timeout_ms=10000):
     """Runs one SIPp client; returns a SippResult with the final counters."""
     name = os.path.splitext(os.path.basename(scenario))[0]
     stats = os.path.join(workdir, f"{name}-{secrets.token_hex(4)}.csv")
@@ -650,7 +660,7 @@ def run_sipp(server_port, scenario, users_csv, calls, workdir, transport="u1",
                "-trace_err", "-error_file", errors,
                "-trace_stat", "-stf", stats, "-fd", "1",
                "-timeout", f"{timeout}s", "-timeout_error",
-               "-recv_timeout", "10000", "-max_recv_loops", "10000"]
+               "-recv_timeout", str(recv_timeout_ms), "-max_recv_loops", "10000"]
     if rate is not None:
         command += ["-r", str(rate)]
     if rate_period is not None:
@@ -661,14 +671,12 @@ def run_sipp(server_port, scenario, users_csv, calls, workdir, transport="u1",
     completed = subprocess.run(command, cwd=workdir, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, timeout=timeout + 60)
     output = completed.stdout.decode("utf-8", "replace")
-    successful = failed = -1
-    if os.path.exists(stats):
-        successful, failed = read_sipp_stats(stats)
+    stat_row = read_sipp_stats(stats) if os.path.exists(stats) else {}
     error_text = ""
     if os.path.exists(errors):
         with open(errors, errors="replace") as handle:
             error_text = handle.read()
-    return SippResult(completed.returncode, successful, failed, output, error_text)
+    return SippResult(completed.returncode, stat_row, output, error_text)
 
 
 def scenario(name):

@@ -1,0 +1,371 @@
+"""REGISTER-with-digest benchmark: cppbx against Kamailio 5.6, same run.
+
+Design decisions:
+- Both servers run side by side on loopback with the same users (N distinct
+  users with plaintext passwords, in memory), the same digest (MD5, qop=auth:
+  SIPp 3.6 computes nothing else), 2 UDP workers each, warnings-only logs.
+  They are measured one after the other inside one run, and the rate steps
+  alternate between them, so background load hits both alike.
+- Phase 1, fixed rate: every user registers once (then again, --fixed-calls
+  in total). CPU = utime+stime from /proc/<pid>/stat summed over the server's
+  process tree (Kamailio forks workers, cppbx is one process with threads),
+  read before and after, divided by successful registrations.
+- Peak memory after phase 1 (all users registered): VmHWM summed over the
+  tree, as asked; also Pss summed, because Kamailio's workers share one
+  shared-memory segment that VmHWM counts once per process.
+- Phase 2, the knee: SIPp steps its rate up; the knee is the highest rate
+  with < 1 % failed calls that SIPp actually achieved (>= 90 % of target).
+  On a 2-core machine SIPp shares the CPU with the server, so the knee is
+  that of server + load generator; both servers get the same handicap.
+- Reuses the integration harness (free ports, SIPp runner, OPTIONS probe).
+"""
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
+import harness as h  # noqa: E402
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+KAMAILIO = "/usr/sbin/kamailio"
+
+
+# --------------------------------------------------------------------------
+# /proc readings
+
+def process_tree(root):
+    """root and all its descendants (pids), from /proc/*/stat ppid fields."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    tree, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        tree.append(pid)
+        pending.extend(children.get(pid, []))
+    return tree
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except OSError:
+            pass
+    return total / CLOCK_TICKS
+
+
+def status_kib(pids, key):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as handle:
+                for line in handle:
+                    if line.startswith(key + ":"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def pss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as handle:
+                for line in handle:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+# --------------------------------------------------------------------------
+# Servers
+
+def make_users(count):
+    return [(str(100000 + n), "pw" + secrets.token_hex(6)) for n in range(count)]
+
+
+class Kamailio:
+    """Kamailio in the foreground (-DD) with a generated config."""
+
+    name = "kamailio"
+
+    def __init__(self, users):
+        self.users = users
+        self.dir = None
+        self.process = None
+        self.port = None
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="kamailio-bench-")
+        try:
+            self.start()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def start(self):
+        self.port = h.free_port()
+        dbtext = os.path.join(self.dir, "dbtext")
+        os.makedirs(dbtext)
+        with open(os.path.join(dbtext, "version"), "w") as handle:
+            handle.write("table_name(str) table_version(int)\nusers:2\n")
+        with open(os.path.join(dbtext, "users"), "w") as handle:
+            # htable's table: key_type 0 = plain key, value_type 0 = string.
+            handle.write("id(int,auto) key_name(str) key_type(int) value_type(int) "
+                         "key_value(str) expires(int)\n")
+            for row, (username, password) in enumerate(self.users, 1):
+                handle.write(f"{row}:{username}:0:0:{password}:0\n")
+        with open(os.path.join(HERE, "kamailio.cfg.in")) as handle:
+            config = handle.read()
+        config = (config.replace("@PORT@", str(self.port))
+                  .replace("@DBTEXT_DIR@", dbtext)
+                  .replace("@SECRET@", secrets.token_hex(16)))
+        config_path = os.path.join(self.dir, "kamailio.cfg")
+        with open(config_path, "w") as handle:
+            handle.write(config)
+        self.log = open(os.path.join(self.dir, "kamailio.log"), "wb")
+        self.process = subprocess.Popen(
+            [KAMAILIO, "-f", config_path, "-DD", "-E", "-m", "256", "-M", "16",
+             "-P", os.path.join(self.dir, "kamailio.pid"), "-Y", self.dir],
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
+        wait_answering(self, timeout=30)
+
+    def log_text(self):
+        with open(os.path.join(self.dir, "kamailio.log"), errors="replace") as handle:
+            return handle.read()
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def __exit__(self, *exc):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                for pid in reversed(process_tree(self.process.pid)):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                self.process.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+class Cppbx(h.CppbxServer):
+    name = "cppbx"
+
+    def __init__(self, binary, users, io_threads):
+        super().__init__(binary, h.memory_backend_toml(users), log_level="warn",
+                         proxy={"auth_algorithms": h.toml_list(["MD5"]),
+                                "io_threads": str(io_threads),
+                                "registrar_expires": "60",
+                                "registrar_min_expires": "60",
+                                "registrar_max_expires": "7200"})
+
+
+def wait_answering(server, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not server.alive():
+            raise RuntimeError(f"{server.name} exited during start-up:\n{server.log_text()[-3000:]}")
+        if ping(server.port, 0.3):
+            return
+    raise RuntimeError(f"{server.name} did not answer OPTIONS within {timeout}s")
+
+
+def ping(port, timeout):
+    client = h.UdpClient(port)
+    try:
+        call_id = secrets.token_hex(8)
+        client.send(h.build_request(
+            "OPTIONS", f"sip:{h.LOOPBACK}:{port}", via_host=h.LOOPBACK, via_port=client.port,
+            from_uri=f"sip:probe@{h.LOOPBACK}", to_uri=f"sip:{h.LOOPBACK}:{port}",
+            call_id=call_id, cseq=1))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = client.recv(max(deadline - time.monotonic(), 0.01))
+            if response and response.get("call-id") == call_id:
+                return response.status == 200
+        return False
+    finally:
+        client.close()
+
+
+def settle(server):
+    """Waits until the server answers promptly again (backlog drained)."""
+    h.poll(lambda: ping(server.port, 0.5), timeout=30, interval=0.5)
+    time.sleep(1.0)
+
+
+# --------------------------------------------------------------------------
+# Phases
+
+def sipp_run(server, csv, workdir, calls, rate, seconds_hint):
+    """One SIPp run; the achieved rate uses wall-clock time (SIPp's own
+    elapsed counter has 1 s resolution), response time SIPp's ms average."""
+    started = time.monotonic()
+    result = h.run_sipp(server.port, os.path.join(HERE, "register.xml"), csv, calls, workdir,
+                        rate=rate, timeout=int(seconds_hint * 3) + 30, recv_timeout_ms=5000,
+                        extra=["-l", str(max(rate * 4, 100))])
+    elapsed = time.monotonic() - started
+    response = h.sipp_duration_seconds(result.stats.get("ResponseTime1(C)", ""))
+    return {
+        "successful": result.successful,
+        "failed": result.failed,
+        "achieved": result.successful / elapsed if elapsed > 0 else 0.0,
+        "response_ms": response * 1000.0,
+        "result": result,
+    }
+
+
+def fixed_rate_phase(server, csv, workdir, calls, rate):
+    pids = process_tree(server.process.pid)
+    before = cpu_seconds(pids)
+    run = sipp_run(server, csv, workdir, calls, rate, calls / rate)
+    pids = process_tree(server.process.pid)
+    after = cpu_seconds(pids)
+    if run["successful"] <= 0:
+        raise RuntimeError(f"{server.name}: no successful registration\n{run['result'].describe()}")
+    return {
+        "calls": calls, "rate": rate,
+        "successful": run["successful"], "failed": run["failed"],
+        "cpu_us_per_reg": (after - before) * 1e6 / run["successful"],
+        "cpu_seconds": after - before,
+        "response_ms": run["response_ms"],
+        "vm_hwm_kib": status_kib(pids, "VmHWM"),
+        "vm_rss_kib": status_kib(pids, "VmRSS"),
+        "pss_kib": pss_kib(pids),
+        "processes": len(pids),
+    }
+
+
+def knee_phase(servers, csv, workdir, rates, step_seconds):
+    steps = {server.name: [] for server in servers}
+    beyond = {server.name: 0 for server in servers}
+    for rate in rates:
+        for server in servers:
+            if beyond[server.name] >= 2:
+                continue  # two failed steps in a row: past the knee
+            settle(server)
+            run = sipp_run(server, csv, workdir, rate * step_seconds, rate, step_seconds)
+            attempted = max(run["successful"] + run["failed"], 1)
+            run["failed_pct"] = 100.0 * max(run["failed"], 0) / attempted
+            run["ok"] = (run["failed_pct"] < 1.0 and run["successful"] > 0
+                         and run["achieved"] >= 0.9 * rate)
+            beyond[server.name] = 0 if run["ok"] else beyond[server.name] + 1
+            run["rate"] = rate
+            steps[server.name].append(run)
+            print(f"  {server.name:9s} rate {rate:6d}/s: ok {run['successful']:7d} failed "
+                  f"{run['failed']:6d} ({run['failed_pct']:5.2f} %) achieved "
+                  f"{run['achieved']:8.1f}/s  avg {run['response_ms']:7.2f} ms"
+                  f"  {'ok' if run['ok'] else 'OVER'}", flush=True)
+        if all(count >= 2 for count in beyond.values()):
+            break
+    knees = {}
+    for name, runs in steps.items():
+        good = [run["rate"] for run in runs if run["ok"]]
+        knees[name] = max(good) if good else 0
+    return steps, knees
+
+
+# --------------------------------------------------------------------------
+# Report
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if b else "n/a"
+
+
+def report(fixed, knees, args):
+    c, k = fixed["cppbx"], fixed["kamailio"]
+    lines = [
+        f"REGISTER with MD5 digest (401 + 200 per registration), {args.users} distinct users, "
+        f"UDP on loopback, {os.cpu_count()} cores shared with SIPp",
+        "",
+        f"{'':36s}{'cppbx':>14s}{'kamailio':>14s}{'cppbx/kamailio':>16s}",
+        f"{'knee (highest rate, <1% failed)':36s}{knees['cppbx']:>12d}/s{knees['kamailio']:>12d}/s"
+        f"{ratio(knees['cppbx'], knees['kamailio']):>16s}",
+        f"{'CPU per registration':36s}{c['cpu_us_per_reg']:>11.1f} us{k['cpu_us_per_reg']:>11.1f} us"
+        f"{ratio(c['cpu_us_per_reg'], k['cpu_us_per_reg']):>16s}",
+        f"{'peak RSS, VmHWM summed':36s}{c['vm_hwm_kib'] / 1024:>11.1f} MB{k['vm_hwm_kib'] / 1024:>11.1f} MB"
+        f"{ratio(c['vm_hwm_kib'], k['vm_hwm_kib']):>16s}",
+        f"{'Pss summed (after phase 1)':36s}{c['pss_kib'] / 1024:>11.1f} MB{k['pss_kib'] / 1024:>11.1f} MB"
+        f"{ratio(c['pss_kib'], k['pss_kib']):>16s}",
+        f"{'avg response time, fixed rate':36s}{c['response_ms']:>11.2f} ms{k['response_ms']:>11.2f} ms"
+        f"{ratio(c['response_ms'], k['response_ms']):>16s}",
+        f"{'processes':36s}{c['processes']:>14d}{k['processes']:>14d}",
+        "",
+        f"fixed-rate phase: {args.fixed_calls} registrations at {args.fixed_rate}/s; "
+        f"cppbx ok {c['successful']} failed {c['failed']}, kamailio ok {k['successful']} failed {k['failed']}",
+    ]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("cppbx", help="path to the cppbx binary (a Release build is fairest)")
+    parser.add_argument("--users", type=int, default=10000)
+    parser.add_argument("--fixed-rate", type=int, default=1000)
+    parser.add_argument("--fixed-calls", type=int, default=20000)
+    parser.add_argument("--rates", default="500,1000,2000,3000,4000,5000,6000,8000,10000,12000,16000")
+    parser.add_argument("--step-seconds", type=int, default=5)
+    parser.add_argument("--io-threads", type=int, default=2)
+    parser.add_argument("--out", help="also write the summary to this file")
+    args = parser.parse_args()
+
+    users = make_users(args.users)
+    workdir = tempfile.mkdtemp(prefix="bench-registrar-")
+    try:
+        csv = os.path.join(workdir, "users.csv")
+        h.write_users_csv(csv, [[name, h.auth_field(name, password)] for name, password in users])
+        with Cppbx(args.cppbx, users, args.io_threads) as cppbx, Kamailio(users) as kamailio:
+            servers = [cppbx, kamailio]
+            fixed = {}
+            for server in servers:
+                settle(server)
+                print(f"phase 1: {server.name} {args.fixed_calls} registrations at {args.fixed_rate}/s",
+                      flush=True)
+                fixed[server.name] = fixed_rate_phase(server, csv, workdir, args.fixed_calls,
+                                                      args.fixed_rate)
+                print(f"  {fixed[server.name]}", flush=True)
+            print("phase 2: rate steps", flush=True)
+            _, knees = knee_phase(servers, csv, workdir,
+                                  [int(r) for r in args.rates.split(",")], args.step_seconds)
+            summary = report(fixed, knees, args)
+            print("\n" + summary)
+            if args.out:
+                with open(args.out, "w") as handle:
+                    handle.write(summary + "\n")
+            cppbx.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
