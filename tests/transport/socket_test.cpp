@@ -1,0 +1,301 @@
+// The transport on real sockets (127.0.0.1, ephemeral ports): UDP in and
+// out, TCP framing, keep-alive, idle close, connection cap, responses on the
+// request's connection, and outgoing TCP flows.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include "transport/transport.hpp"
+
+namespace cppbx::transport {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using asio::ip::tcp;
+using asio::ip::udp;
+
+std::string message(std::string_view call_id, std::string_view body = {}) {
+  return "OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1\r\n"
+         "From: <sip:b@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\nCall-ID: " + std::string(call_id) +
+         "\r\nCSeq: 1 OPTIONS\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+}
+
+const asio::ip::address kLoopback = asio::ip::make_address("127.0.0.1");
+
+class SocketTest : public ::testing::Test {
+ protected:
+  void start(TransportLayer::Options options = {}) {
+    options.address = "127.0.0.1";
+    options.udp_port = 0;
+    options.tcp_port = 0;
+    options.ephemeral_ports = true;
+    transport_ = make_transport_layer(io_, options);
+    transport_->set_inbound_handler([this](Inbound&& in) {
+      std::lock_guard lock(mutex_);
+      inbound_.push_back(std::move(in));
+      cv_.notify_all();
+    });
+    transport_->set_closed_handler([this](const Peer& peer) {
+      std::lock_guard lock(mutex_);
+      closed_.push_back(peer);
+      cv_.notify_all();
+    });
+    transport_->start();
+    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    if (transport_) transport_->stop();
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+  }
+
+  std::optional<Inbound> wait_inbound(std::chrono::milliseconds limit = 2000ms) {
+    std::unique_lock lock(mutex_);
+    if (!cv_.wait_for(lock, limit, [&] { return !inbound_.empty(); })) return std::nullopt;
+    Inbound in = std::move(inbound_.front());
+    inbound_.pop_front();
+    return in;
+  }
+  bool wait_closed(size_t count, std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, limit, [&] { return closed_.size() >= count; });
+  }
+  size_t inbound_count() {
+    std::lock_guard lock(mutex_);
+    return inbound_.size();
+  }
+
+  tcp::socket connect_client() {
+    tcp::socket socket(client_io_);
+    socket.connect({kLoopback, transport_->tcp_port()});
+    return socket;
+  }
+  // Reads until `count` bytes arrived, EOF, or the timeout.
+  std::string read_some_bytes(tcp::socket& socket, size_t count, std::chrono::milliseconds limit,
+                              boost::system::error_code* error = nullptr) {
+    socket.non_blocking(true);
+    std::string out;
+    char buffer[4096];
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (out.size() < count && std::chrono::steady_clock::now() < end) {
+      boost::system::error_code ec;
+      size_t n = socket.read_some(asio::buffer(buffer), ec);
+      if (ec == asio::error::would_block) {
+        std::this_thread::sleep_for(2ms);
+        continue;
+      }
+      if (ec) {
+        if (error) *error = ec;
+        break;
+      }
+      out.append(buffer, n);
+    }
+    return out;
+  }
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  std::vector<std::thread> threads_;
+  std::unique_ptr<TransportLayer> transport_;
+  asio::io_context client_io_;
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Inbound> inbound_;
+  std::vector<Peer> closed_;
+};
+
+TEST_F(SocketTest, UdpDatagramReachesHandlerWithItsSource) {
+  TransportLayer::Options options;
+  options.udp_sockets = 2;
+  start(options);
+  ASSERT_NE(transport_->udp_port(), 0);
+  udp::socket client(client_io_, {kLoopback, 0});
+  std::string m = message("udp-1");
+  client.send_to(asio::buffer(m), {kLoopback, transport_->udp_port()});
+  auto in = wait_inbound();
+  ASSERT_TRUE(in);
+  EXPECT_EQ(in->parsed.status, sip::ParseStatus::Ok);
+  EXPECT_EQ(in->parsed.message->call_id(), "udp-1");
+  EXPECT_EQ(in->peer.protocol, Protocol::Udp);
+  EXPECT_EQ(in->peer.port, client.local_endpoint().port());
+  EXPECT_EQ(in->peer.address, kLoopback);
+  EXPECT_EQ(in->local.port, transport_->udp_port());
+  EXPECT_EQ(in->size, m.size());
+
+  // And back: send() reaches the peer as one datagram.
+  ASSERT_TRUE(transport_->send(in->peer, "SIP/2.0 200 OK\r\n\r\n"));
+  char buffer[2048];
+  udp::endpoint from;
+  client.non_blocking(false);
+  size_t n = client.receive_from(asio::buffer(buffer), from);
+  EXPECT_EQ(std::string_view(buffer, n), "SIP/2.0 200 OK\r\n\r\n");
+  EXPECT_EQ(from.port(), transport_->udp_port());
+}
+
+TEST_F(SocketTest, UdpGarbageIsDeliveredAsParseError) {
+  start();
+  udp::socket client(client_io_, {kLoopback, 0});
+  client.send_to(asio::buffer(std::string("\x01\x02garbage")), {kLoopback, transport_->udp_port()});
+  auto in = wait_inbound();
+  ASSERT_TRUE(in);
+  EXPECT_NE(in->parsed.status, sip::ParseStatus::Ok);
+}
+
+TEST_F(SocketTest, TcpTwoMessagesInOneSegment) {
+  start();
+  tcp::socket client = connect_client();
+  asio::write(client, asio::buffer(message("first", "body") + message("second")));
+  auto a = wait_inbound();
+  auto b = wait_inbound();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->parsed.message->call_id(), "first");
+  EXPECT_EQ(a->parsed.message->body(), "body");
+  EXPECT_EQ(b->parsed.message->call_id(), "second");
+  EXPECT_EQ(a->peer.protocol, Protocol::Tcp);
+  EXPECT_NE(a->peer.connection, 0u);
+  EXPECT_EQ(a->peer.connection, b->peer.connection);
+  EXPECT_EQ(a->peer.port, client.local_endpoint().port());
+}
+
+TEST_F(SocketTest, TcpMessageSplitAcrossSegments) {
+  start();
+  tcp::socket client = connect_client();
+  std::string m = message("split", "0123456789");
+  asio::write(client, asio::buffer(m.substr(0, 40)));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(inbound_count(), 0u);
+  asio::write(client, asio::buffer(m.substr(40)));
+  auto in = wait_inbound();
+  ASSERT_TRUE(in);
+  EXPECT_EQ(in->parsed.message->body(), "0123456789");
+}
+
+TEST_F(SocketTest, TcpKeepAlivePingGetsPong) {
+  start();
+  tcp::socket client = connect_client();
+  asio::write(client, asio::buffer(std::string("\r\n\r\n")));
+  EXPECT_EQ(read_some_bytes(client, 2, 1000ms), "\r\n");
+  // The flow is still usable afterwards.
+  asio::write(client, asio::buffer(message("after-ping")));
+  auto in = wait_inbound();
+  ASSERT_TRUE(in);
+  EXPECT_EQ(in->parsed.message->call_id(), "after-ping");
+}
+
+TEST_F(SocketTest, TcpResponseGoesBackOnSameConnection) {
+  start();
+  tcp::socket client = connect_client();
+  asio::write(client, asio::buffer(message("req")));
+  auto in = wait_inbound();
+  ASSERT_TRUE(in);
+  std::string response = "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+  ASSERT_TRUE(transport_->send(in->peer, response));
+  EXPECT_EQ(read_some_bytes(client, response.size(), 1000ms), response);
+  EXPECT_EQ(transport_->connection_count(), 1u);
+}
+
+TEST_F(SocketTest, TcpIdleConnectionIsClosed) {
+  TransportLayer::Options options;
+  options.tcp_idle_timeout = 1s;
+  start(options);
+  tcp::socket client = connect_client();
+  asio::write(client, asio::buffer(message("then-silence")));
+  ASSERT_TRUE(wait_inbound());
+  boost::system::error_code ec;
+  read_some_bytes(client, 1, 3000ms, &ec);
+  EXPECT_EQ(ec, asio::error::eof);
+  ASSERT_TRUE(wait_closed(1, 1000ms));
+  EXPECT_EQ(closed_[0].protocol, Protocol::Tcp);
+  EXPECT_EQ(transport_->connection_count(), 0u);
+}
+
+TEST_F(SocketTest, TcpUnframeableStreamIsClosed) {
+  start();
+  tcp::socket client = connect_client();
+  asio::write(client, asio::buffer(std::string(
+                          "OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n\r\n")));
+  boost::system::error_code ec;
+  read_some_bytes(client, 1, 2000ms, &ec);
+  EXPECT_EQ(ec, asio::error::eof);
+  EXPECT_TRUE(wait_closed(1, 1000ms));
+  EXPECT_EQ(inbound_count(), 0u);
+}
+
+TEST_F(SocketTest, TcpConnectionCapRefusesExtraConnections) {
+  TransportLayer::Options options;
+  options.max_tcp_connections = 1;
+  start(options);
+  tcp::socket first = connect_client();
+  asio::write(first, asio::buffer(message("one")));
+  ASSERT_TRUE(wait_inbound());
+  tcp::socket second = connect_client();
+  boost::system::error_code ec;
+  read_some_bytes(second, 1, 2000ms, &ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_EQ(transport_->connection_count(), 1u);
+}
+
+TEST_F(SocketTest, TcpSendToUnknownConnectionFails) {
+  start();
+  Peer gone{Protocol::Tcp, kLoopback, 5060, 424242};
+  EXPECT_FALSE(transport_->send(gone, "x"));
+}
+
+TEST_F(SocketTest, TcpOutgoingConnectionIsOpenedAndReused) {
+  start();
+  tcp::acceptor acceptor(client_io_, {kLoopback, 0});
+  Peer to{Protocol::Tcp, kLoopback, acceptor.local_endpoint().port(), 0};
+  std::string first = message("out-1");
+  std::string second = message("out-2");
+  ASSERT_TRUE(transport_->send(to, first));
+  tcp::socket accepted(client_io_);
+  acceptor.accept(accepted);
+  ASSERT_TRUE(transport_->send(to, second));
+  EXPECT_EQ(read_some_bytes(accepted, first.size() + second.size(), 2000ms), first + second);
+  EXPECT_EQ(transport_->connection_count(), 1u);
+
+  // Requests coming back on that flow carry its connection id.
+  asio::write(accepted, asio::buffer(message("back")));
+  auto in = wait_inbound();
+  ASSERT_TRUE(in);
+  EXPECT_EQ(in->peer.protocol, Protocol::Tcp);
+  EXPECT_NE(in->peer.connection, 0u);
+  EXPECT_EQ(in->peer.port, acceptor.local_endpoint().port());
+}
+
+TEST(PeerText, FormatsProtocolAddressAndPort) {
+  Peer v4{Protocol::Udp, asio::ip::make_address("192.0.2.1"), 5060, 0};
+  Peer v6{Protocol::Tcp, asio::ip::make_address("::1"), 5070, 3};
+  EXPECT_EQ(v4.to_string(), "udp:192.0.2.1:5060");
+  EXPECT_EQ(v6.to_string(), "tcp:[::1]:5070");
+  EXPECT_TRUE(is_reliable(Protocol::Tcp));
+  EXPECT_FALSE(is_reliable(Protocol::Udp));
+  EXPECT_EQ(via_transport(Protocol::Tls), "TLS");
+}
+
+TEST(TransportStart, BusyPortThrowsClearError) {
+  asio::io_context io;
+  udp::socket holder(io, {kLoopback, 0});  // no SO_REUSEPORT: the port is taken
+  TransportLayer::Options options;
+  options.address = "127.0.0.1";
+  options.udp_port = holder.local_endpoint().port();
+  options.tcp_port = 0;
+  auto transport = make_transport_layer(io, options);
+  EXPECT_THROW(transport->start(), std::system_error);
+}
+
+}  // namespace
+}  // namespace cppbx::transport
