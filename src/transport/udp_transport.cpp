@@ -82,7 +82,7 @@ void UdpListener::receive(Socket& socket) {
   socket.socket.async_receive_from(
       asio::buffer(socket.buffer.get(), kReceiveBufferSize), socket.sender,
       [self = shared_from_this(), s = &socket](const boost::system::error_code& ec, size_t size) {
-        if (ec == asio::error::operation_aborted || self->closed_) return;
+        if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor || self->closed_) return;
         // Other errors (e.g. ICMP feedback) concern one datagram: keep going.
         if (!ec) self->on_datagram(*s, size);
         self->receive(*s);
