@@ -83,12 +83,13 @@ std::optional<std::vector<DigestAlgorithm>> DigestAuthenticator::parse_algorithm
   return result;
 }
 
-std::vector<std::string> DigestAuthenticator::challenges(std::string_view realm,
-                                                         bool stale) const {
+std::vector<std::string> DigestAuthenticator::challenges(
+    std::string_view realm, bool stale, std::optional<DigestAlgorithm> only) const {
   std::string nonce = issuer_.issue();
   std::vector<std::string> values;
   values.reserve(options_.algorithms.size());
   for (DigestAlgorithm algorithm : options_.algorithms) {
+    if (only && algorithm != *only) continue;
     std::string value;
     value.reserve(96 + realm.size() + nonce.size() + issuer_.opaque().size());
     value += "Digest realm=";
@@ -138,12 +139,10 @@ Precheck DigestAuthenticator::precheck(const DigestCredentials& c) const {
     result.nc = *nc;
   }
   if (c.response.size() != hex_digest_length(result.algorithm)) return result;
-  if (!c.opaque.empty() && c.opaque != issuer_.opaque()) {
-    result.verdict = Verdict::InvalidNonce;
-    return result;
-  }
   result.nonce = issuer_.check(c.nonce);
-  result.verdict = result.nonce.status == NonceStatus::Invalid ? Verdict::InvalidNonce : Verdict::Ok;
+  // An opaque from elsewhere means the nonce is not one of our challenges.
+  if (!c.opaque.empty() && c.opaque != issuer_.opaque()) result.nonce.status = NonceStatus::Invalid;
+  result.verdict = Verdict::Ok;
   return result;
 }
 
@@ -173,6 +172,7 @@ Verdict DigestAuthenticator::verify(const DigestCredentials& c, std::string_view
       checked.algorithm, {ha1, c.nonce, method, c.uri, c.qop, c.nc, c.cnonce});
   if (!hex_digests_equal(expected, c.response)) return Verdict::WrongResponse;
   if (checked.nonce.status == NonceStatus::Stale) return Verdict::Stale;
+  if (checked.nonce.status == NonceStatus::Invalid) return Verdict::InvalidNonce;
   switch (counter_.record(checked.nonce.key, checked.nonce.expires_at, checked.nc)) {
     case CountResult::Accepted: return Verdict::Ok;
     case CountResult::Replay: return Verdict::Replay;

@@ -12,9 +12,14 @@
 // - qop must be "auth" or absent; "auth-int" and the "-sess" algorithms are
 //   refused as unsupported. Without qop (RFC 2069 clients) there is no nc, so
 //   such a nonce is single-use: its second use is a replay.
-// - A replayed nc, or a stale nonce, is reported only when the response is
-//   otherwise correct (RFC 7616: stale=true means "the password was right");
-//   with a wrong response the verdict is WrongResponse.
+// - A replayed nc, a stale nonce or a nonce we did not issue (another server,
+//   or ours before a restart with a new secret) is reported only when the
+//   response is otherwise correct (RFC 7616: stale=true means "the password
+//   was right, retry with a fresh nonce"); with a wrong response the verdict
+//   is WrongResponse. The response can be checked for any nonce string, so
+//   precheck() lets unknown nonces through to verify().
+// - An absent nc (no qop) or the nc of a nonce are recorded only after the
+//   response was found correct.
 // - A stored HA1 is MD5 only; credentials computed with another algorithm
 //   cannot be checked against it (CannotVerify).
 // - `opaque` is optional in the credentials but, when present, must be ours.
@@ -57,7 +62,7 @@ enum class Verdict {
   Ok,
   Stale,            // correct response, nonce too old: re-challenge stale=true
   Replay,           // correct response, nc not above the highest seen
-  InvalidNonce,     // not issued by us (or opaque is not ours): re-challenge
+  InvalidNonce,     // correct response, nonce (or opaque) not ours: re-challenge stale=true
   WrongResponse,    // wrong password (or username/realm/uri tampered)
   Malformed,        // a required field is missing or unparsable
   UnsupportedAlgorithm,
@@ -90,8 +95,10 @@ class DigestAuthenticator {
       const std::vector<std::string>& names, std::string* bad_name = nullptr);
 
   // One WWW-Authenticate / Proxy-Authenticate value per offered algorithm, in
-  // the configured order, sharing one fresh nonce.
-  std::vector<std::string> challenges(std::string_view realm, bool stale) const;
+  // the configured order, sharing one fresh nonce. With `only`, just that
+  // algorithm (e.g. MD5 for a user whose backend stores an MD5 HA1).
+  std::vector<std::string> challenges(std::string_view realm, bool stale,
+                                      std::optional<DigestAlgorithm> only = std::nullopt) const;
 
   Precheck precheck(const DigestCredentials& credentials) const;
   // Runs precheck() itself; records the nonce count when the verdict is Ok.

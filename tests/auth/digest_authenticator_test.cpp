@@ -176,16 +176,36 @@ TEST_F(DigestAuthenticatorTest, PrecheckRefusesWhatCannotBeRight) {
   Answer auth_int = good;
   auth_int.qop = "auth-int";
   EXPECT_EQ(authenticator.precheck(auth_int.view()).verdict, Verdict::UnsupportedQop);
-  Answer foreign_opaque = good;
-  foreign_opaque.opaque = "5ccc069c403ebaf9f0171e9517f40e41";
-  EXPECT_EQ(authenticator.precheck(foreign_opaque.view()).verdict, Verdict::InvalidNonce);
   Answer no_opaque = good;
   no_opaque.opaque.clear();
   EXPECT_EQ(authenticator.precheck(no_opaque.view()).verdict, Verdict::Ok);
-  Answer forged_nonce = good;
+  EXPECT_EQ(authenticator.precheck(no_opaque.view()).nonce.status, NonceStatus::Valid);
+}
+
+TEST_F(DigestAuthenticatorTest, ForeignNonceOrOpaqueIsInvalidOnlyWithTheRightPassword) {
+  std::string challenge = authenticator.challenges(kRealm, false)[0];
+  Answer foreign_opaque = answer(challenge, "pa55");
+  foreign_opaque.opaque = "5ccc069c403ebaf9f0171e9517f40e41";
+  EXPECT_EQ(authenticator.precheck(foreign_opaque.view()).nonce.status, NonceStatus::Invalid);
+  EXPECT_EQ(authenticator.verify(foreign_opaque.view(), "REGISTER", {"pa55", {}}), Verdict::InvalidNonce);
+
+  Answer forged_nonce = answer(challenge, "pa55");
   forged_nonce.nonce = "dcd98b7102dd2f0e8b11d0f600bfb0c093";
-  EXPECT_EQ(authenticator.precheck(forged_nonce.view()).verdict, Verdict::InvalidNonce);
+  sign(forged_nonce, "pa55");
+  EXPECT_EQ(authenticator.precheck(forged_nonce.view()).verdict, Verdict::Ok);
+  EXPECT_EQ(authenticator.precheck(forged_nonce.view()).nonce.status, NonceStatus::Invalid);
   EXPECT_EQ(authenticator.verify(forged_nonce.view(), "REGISTER", {"pa55", {}}), Verdict::InvalidNonce);
+  sign(forged_nonce, "guess");
+  EXPECT_EQ(authenticator.verify(forged_nonce.view(), "REGISTER", {"pa55", {}}), Verdict::WrongResponse);
+  // Nothing was recorded for nonces that are not ours.
+  EXPECT_EQ(authenticator.tracked_nonces(), 0u);
+}
+
+TEST_F(DigestAuthenticatorTest, ChallengeForOneAlgorithmOnly) {
+  auto values = authenticator.challenges(kRealm, true, DigestAlgorithm::Md5);
+  ASSERT_EQ(values.size(), 1u);
+  EXPECT_EQ(param_of(values[0], "algorithm"), "MD5");
+  EXPECT_EQ(param_of(values[0], "stale"), "true");
 }
 
 TEST(DigestAuthenticatorConfig, AlgorithmNotOfferedIsRefused) {
