@@ -477,7 +477,8 @@ class Loader {
     auto url = read_.string(node, key);
     if (!url) return false;
     if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
-      read_.error(node, key, fmt::format("'{}' is not an http:// or https:// url", *url));
+      // The url is not echoed: it may carry credentials.
+      read_.error(node, key, "expected an http:// or https:// url");
       return false;
     }
     webhook.url = *url;

@@ -93,7 +93,7 @@ const BadValueCase kBadValues[] = {
      "[proxy.locator_webhook]\nurl = \"http://x/\"\nevents = [\"registered\", \"moved\"]\n",
      "proxy.locator_webhook.events[1]", 3, 25, "unknown event 'moved'"},
     {"WebhookUrlNotHttp", "[proxy.locator_webhook]\nurl = \"ftp://x/\"\n",
-     "proxy.locator_webhook.url", 2, 7, "not an http"},
+     "proxy.locator_webhook.url", 2, 7, "expected an http:// or https:// url"},
     {"ProxyNotATable", "proxy = 5\n", "proxy", 1, 9, "expected table, got integer"},
 };
 
@@ -120,6 +120,13 @@ type = "etcd"
                                             "proxy.user_backends[0]", "proxy.locator.type"}))
       << all_text();
   EXPECT_TRUE(diagnostics_.has_errors());
+}
+
+TEST_F(ConfigFileTest, ErrorsDoNotEchoUrlsThatMayHoldPasswords) {
+  load("database_url = \"mysql://root:hunter2@db/pbx\"\n"
+       "[proxy.locator_webhook]\nurl = \"ftp://user:hunter2@x/\"\n");
+  ASSERT_EQ(errors().size(), 2u) << all_text();
+  EXPECT_EQ(all_text().find("hunter2"), std::string::npos) << all_text();
 }
 
 TEST_F(ConfigFileTest, ValidValuesSurviveNextToErrors) {
