@@ -84,7 +84,9 @@ inline size_t end_of_quoted(std::string_view s, size_t i) {
 
 // Calls on_item(trimmed item) for each item separated by commas outside quotes
 // and angle brackets. Empty items are reported too, so callers can reject
-// them. Returns false when a callback returned false or a quote is unbalanced.
+// them. An unbalanced quote makes the rest of the value one last item (which
+// the item parsers then reject) and the result false. Returns false as well
+// when a callback returned false.
 template <class OnItem>
 bool for_each_list_item(std::string_view value, OnItem&& on_item) {
   size_t start = 0;
@@ -93,7 +95,10 @@ bool for_each_list_item(std::string_view value, OnItem&& on_item) {
     char c = value[i];
     if (c == '"') {
       size_t end = end_of_quoted(value, i);
-      if (end == std::string_view::npos) return false;
+      if (end == std::string_view::npos) {
+        on_item(trim(value.substr(start)));
+        return false;
+      }
       i = end - 1;
     } else if (c == '<') {
       in_angle = true;
