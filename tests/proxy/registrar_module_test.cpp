@@ -3,8 +3,12 @@
 // fake server transaction that records the response it is asked to send.
 #include "proxy/registrar_module.hpp"
 
+#include <sstream>
+
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "location/memory_locator.hpp"
 #include "sip/parser.hpp"
@@ -72,7 +76,8 @@ struct Register {
 
   std::string text() const {
     std::string text = "REGISTER " + request_uri + " SIP/2.0\r\n";
-    text += "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-" + std::to_string(cseq) + call_id + ";rport\r\n";
+    text += "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-" + std::to_string(cseq) + "-" +
+            std::to_string(std::hash<std::string>{}(call_id)) + ";rport\r\n";
     text += "Max-Forwards: 70\r\n";
     text += "From: <" + to + ">;tag=from-tag\r\n";
     text += "To: <" + to + ">\r\n";
@@ -127,6 +132,7 @@ class RegistrarModuleTest : public ::testing::Test {
                                                    std::vector<std::string>{"10.0.0.5"}, "cppbx")),
         module_(locator_, identity_, test_options()) {
     module_.set_observer(observer_);
+    spdlog::set_level(spdlog::level::warn);  // keep the test output readable
     peer_.protocol = transport::Protocol::Udp;
     peer_.address = boost::asio::ip::make_address("192.0.2.10");
     peer_.port = 5060;
@@ -280,7 +286,9 @@ TEST_F(RegistrarModuleTest, StarWithExpiresZeroRemovesAll) {
 
 TEST_F(RegistrarModuleTest, StarWithOtherContactsIsRefused) {
   send(with_headers({"Contact: <sip:alice@192.0.2.10>"}));
-  RecordedResponse response = send(with_headers({"Contact: *, <sip:alice@192.0.2.11>", "Expires: 0"}, 2));
+  // On two lines: the parser itself already rejects "*, <uri>" in one value.
+  RecordedResponse response =
+      send(with_headers({"Contact: *", "Contact: <sip:alice@192.0.2.11>", "Expires: 0"}, 2));
   EXPECT_EQ(response.code, 400);
   EXPECT_EQ(stored().size(), 1u);
 }
@@ -411,6 +419,22 @@ TEST_F(RegistrarModuleTest, ReportsRegisteredBindingsToTheObserver) {
   ASSERT_EQ(observer_->registered.size(), 1u);
   EXPECT_EQ(observer_->registered[0].at(0).aor, "sip:alice@example.com");
   EXPECT_TRUE(observer_->unregistered.empty());
+}
+
+TEST_F(RegistrarModuleTest, LogsRegistrationsWithoutContactPasswords) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  spdlog::set_level(spdlog::level::info);
+  send(with_headers({"Contact: <sip:alice:s3cret@192.0.2.10>"}));
+  send(with_headers({"Contact: <sip:alice:s3cret@192.0.2.10>;expires=0"}, 2));
+  spdlog::set_default_logger(previous);
+  spdlog::set_level(spdlog::level::warn);
+  EXPECT_NE(log.str().find("registered aor=sip:alice@example.com contact=sip:alice:***@192.0.2.10 expires=3600 from="),
+            std::string::npos) << log.str();
+  EXPECT_NE(log.str().find("unregistered aor=sip:alice@example.com"), std::string::npos) << log.str();
+  EXPECT_EQ(log.str().find("s3cret"), std::string::npos) << log.str();
 }
 
 TEST_F(RegistrarModuleTest, WebSocketPeerSupportsWebRtc) {
