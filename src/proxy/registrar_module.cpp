@@ -122,13 +122,19 @@ std::string http_date(Clock::time_point when) {
 
 Refusal refuse(int code, std::string reason) { return Refusal{code, std::move(reason), {}}; }
 
-// The Expires header: nullopt when absent; a malformed value is an error.
-std::optional<uint32_t> header_expires(const sip::Message& request, bool& malformed) {
+// An expires value (header or Contact param). RFC 3261 20.19: a malformed
+// value counts as 3600; a number too large for 32 bits as the largest one.
+uint32_t parse_expires(std::string_view text) {
+  constexpr uint32_t kMalformed = 3600;
+  if (auto value = sip::parse_uint32(text)) return *value;
+  bool all_digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return all_digits ? UINT32_MAX : kMalformed;
+}
+
+std::optional<uint32_t> header_expires(const sip::Message& request) {
   const sip::Header* header = request.find(sip::HeaderId::Expires);
   if (header == nullptr) return std::nullopt;
-  auto value = sip::parse_uint32(header->value);
-  malformed = !value.has_value();
-  return value;
+  return parse_expires(header->value);
 }
 
 // Every Contact entry of the request, across all Contact header lines.
@@ -158,12 +164,7 @@ class Planner {
     plan.update.call_id = std::string(request_.call_id());
     plan.update.cseq = request_.cseq().number;
 
-    bool expires_malformed = false;
-    header_expires_ = header_expires(request_, expires_malformed);
-    if (expires_malformed) {
-      plan.refusal = refuse(400, "Bad Expires");
-      return plan;
-    }
+    header_expires_ = header_expires(request_);
     auto contacts = all_contacts(request_);
     if (!contacts) {
       plan.refusal = refuse(400, "Bad Contact");
@@ -201,14 +202,13 @@ class Planner {
     }
     const auto now = Clock::now();
     for (const sip::Contact& contact : contacts) {
-      auto expires = contact_expires(contact);
-      if (!expires) return refuse(400, "Bad Contact expires");
-      if (*expires != 0 && *expires < options_.min_expires) {
+      const uint32_t expires = contact_expires(contact);
+      if (expires != 0 && expires < options_.min_expires) {
         return Refusal{423, "Interval Too Brief", {{"Min-Expires", std::to_string(options_.min_expires)}}};
       }
-      Binding binding = make_binding(contact, std::min(*expires, options_.max_expires), now);
+      Binding binding = make_binding(contact, std::min(expires, options_.max_expires), now);
       forget_key(update, binding.key());  // the last mention of a contact wins
-      if (*expires == 0) {
+      if (expires == 0) {
         update.removals.push_back(binding.key());
       } else {
         update.upserts.push_back(std::move(binding));
@@ -218,8 +218,8 @@ class Planner {
   }
 
   // The contact's own expires param, else the Expires header, else the default.
-  std::optional<uint32_t> contact_expires(const sip::Contact& contact) const {
-    if (auto raw = contact.address.param("expires")) return sip::parse_uint32(*raw);
+  uint32_t contact_expires(const sip::Contact& contact) const {
+    if (auto raw = contact.address.param("expires")) return parse_expires(*raw);
     return header_expires_.value_or(options_.default_expires);
   }
 

@@ -14,6 +14,8 @@
 //   replayed request, retrying it cannot succeed, so it is a client error
 //   rather than the 500 that would invite a retry.
 // - The store being unreachable gives 503 with Retry-After.
+// - A malformed expires (Contact param or Expires header) counts as 3600, as
+//   RFC 3261 20.19 asks, and then goes through the min/max policy.
 // - No GRUU (RFC 5627): pub-gruu / temp-gruu params are never echoed.
 // - Contact URIs identify bindings by their exact text unless the contact
 //   carries +sip.instance (RFC 5626), which then identifies the device.

@@ -408,10 +408,21 @@ TEST_F(RegistrarModuleTest, ForeignDomainIsRefused) {
   EXPECT_EQ(locator_->binding_count(), 0u);
 }
 
-TEST_F(RegistrarModuleTest, MalformedExpiresOrContactIsABadRequest) {
-  EXPECT_EQ(send(with_headers({"Contact: <sip:alice@192.0.2.10>", "Expires: soon"})).code, 400);
-  EXPECT_EQ(send(with_headers({"Contact: <sip:alice@192.0.2.10>;expires=-1"})).code, 400);
-  EXPECT_EQ(locator_->binding_count(), 0u);
+TEST_F(RegistrarModuleTest, MalformedExpiresCountsAs3600) {
+  // RFC 3261 20.19. The Expires header (300) must not be used instead.
+  RecordedResponse response = send(with_headers({"Contact: <sip:alice@192.0.2.10>;expires=-1", "Expires: 300"}));
+  EXPECT_EQ(response.code, 200);
+  EXPECT_EQ(response.values("Contact"), std::vector<std::string>{"<sip:alice@192.0.2.10>;expires=3600"});
+
+  Register bob = with_headers({"Contact: <sip:bob@192.0.2.20>", "Expires: soon"});
+  bob.to = "sip:bob@example.com";
+  EXPECT_EQ(send(bob).values("Contact"), std::vector<std::string>{"<sip:bob@192.0.2.20>;expires=3600"});
+}
+
+TEST_F(RegistrarModuleTest, HugeExpiresIsClampedNotRefused) {
+  RecordedResponse response = send(with_headers({"Contact: <sip:alice@192.0.2.10>;expires=99999999999"}));
+  EXPECT_EQ(response.code, 200);
+  EXPECT_EQ(response.values("Contact"), std::vector<std::string>{"<sip:alice@192.0.2.10>;expires=7200"});
 }
 
 TEST_F(RegistrarModuleTest, ReportsRegisteredBindingsToTheObserver) {
