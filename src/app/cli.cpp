@@ -1,0 +1,105 @@
+// Command line handling. Configuration problems are printed all at once, each
+// with file, line, column and key, before anything starts; --check-config
+// stops there.
+#include "app/cli.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "app/module_factory.hpp"
+#include "app/server.hpp"
+#include "common/logging.hpp"
+#include "common/version.hpp"
+#include "config/config.hpp"
+
+namespace cppbx::app {
+namespace {
+
+struct Options {
+  std::string config_path;
+  bool check_only = false;
+  bool show_version = false;
+};
+
+// Validation that needs the other layers (user backend fields, ACL rules).
+void validate_deeply(const config::Config& config, config::Diagnostics& diagnostics) {
+  if (diagnostics.has_errors()) return;
+  build_user_backends(config, diagnostics);
+  build_acl_rules(config, diagnostics);
+}
+
+void print_diagnostics(const config::Diagnostics& diagnostics) {
+  for (const auto& diagnostic : diagnostics.all()) {
+    std::cerr << diagnostic.to_string() << '\n';
+  }
+}
+
+// The embedded default's generated password goes to the terminal, not through
+// the logger, so it never lands in a log file.
+void print_first_user(const std::string& user, const std::string& password,
+                      const config::Config& config) {
+  std::cerr << "cppbx: no --conf given, running on the embedded default configuration\n"
+            << "cppbx: first user: username " << user << " password " << password
+            << " (register to sip:" << user << "@<this host>:" << config.proxy.udp_port
+            << ")\n";
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  Options options;
+  CLI::App cli{"cppbx: a SIP PBX"};
+  cli.add_option("-c,--conf", options.config_path, "TOML configuration file (RustPBX keys)")
+      ->check(CLI::ExistingFile);
+  cli.add_flag("--check-config", options.check_only,
+               "Load and validate the configuration, print every problem, and exit");
+  cli.add_flag("-V,--version", options.show_version, "Print the version and exit");
+  CLI11_PARSE(cli, argc, argv);
+
+  if (options.show_version) {
+    std::cout << "cppbx " << kVersion << '\n';
+    return 0;
+  }
+
+  config::Diagnostics diagnostics;
+  std::string first_user, first_password;
+  config::Config config = options.config_path.empty()
+                              ? config::embedded_default(first_user, first_password)
+                              : config::load_file(options.config_path, diagnostics);
+  validate_deeply(config, diagnostics);
+
+  if (options.check_only) {
+    print_diagnostics(diagnostics);
+    if (diagnostics.has_errors()) return 1;
+    std::cout << (options.config_path.empty() ? "embedded default" : options.config_path)
+              << ": configuration OK\n";
+    return 0;
+  }
+  if (diagnostics.has_errors()) {
+    print_diagnostics(diagnostics);
+    std::cerr << "cppbx: not started, the configuration has errors\n";
+    return 1;
+  }
+
+  std::string log_error;
+  if (!log::init(config.log_level, config.log_file, &log_error)) {
+    std::cerr << "cppbx: " << log_error << '\n';
+    return 1;
+  }
+  for (const auto& diagnostic : diagnostics.all()) spdlog::warn("{}", diagnostic.to_string());
+
+  try {
+    Server server(config);
+    server.start();
+    if (!first_user.empty()) print_first_user(first_user, first_password, config);
+    return server.run();
+  } catch (const std::exception& error) {
+    spdlog::error("cppbx: cannot start: {}", error.what());
+    return 1;
+  }
+}
+
+}  // namespace cppbx::app

@@ -1,0 +1,208 @@
+// Wiring, start-up order and shutdown order. Start: locator and user
+// backends first (they may fail on bad configuration), then the transaction
+// layer, and the sockets last so no request arrives before its handlers
+// exist. Stop: refuse new requests, let transactions in flight finish for a
+// short grace period, then close sockets and stop the I/O threads.
+#include "app/server.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "app/module_factory.hpp"
+#include "app/network_addresses.hpp"
+#include "app/swappable_backend.hpp"
+#include "location/memory_locator_config.hpp"
+#include "proxy/proxy_core.hpp"
+#include "storage/database.hpp"
+#include "transaction/transaction_layer.hpp"
+#include "transport/transport.hpp"
+
+namespace cppbx::app {
+namespace {
+
+constexpr std::chrono::milliseconds kShutdownGrace{2000};
+
+size_t io_thread_count(const config::ProxyConfig& proxy) {
+  if (proxy.io_threads > 0) return proxy.io_threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Logs offline bindings (expired or flow closed); the locator webhook will
+// subscribe here too.
+class OfflineLogger final : public location::LocationObserver {
+ public:
+  void on_offline(const std::vector<location::Binding>& bindings) override {
+    for (const auto& binding : bindings) {
+      spdlog::info("offline aor={} contact={} destination={}", binding.aor, binding.contact,
+                   binding.destination);
+    }
+  }
+};
+
+}  // namespace
+
+struct Server::Impl {
+  config::Config config;
+  size_t thread_count;
+  boost::asio::io_context io;
+  boost::asio::signal_set signals{io};
+  std::unique_ptr<storage::Database> database;
+  std::shared_ptr<location::MemoryLocator> locator;
+  std::shared_ptr<SwappableBackend> users;
+  std::unique_ptr<transport::TransportLayer> transport;
+  std::unique_ptr<transaction::TransactionLayer> transactions;
+  std::unique_ptr<proxy::ProxyCore> core;
+  bool stopping = false;
+
+  explicit Impl(config::Config cfg)
+      : config(std::move(cfg)),
+        thread_count(io_thread_count(config.proxy)),
+        io(static_cast<int>(thread_count)) {}
+
+  void start();
+  void watch_signals();
+  void on_signal(int signal_number);
+  void reload_user_backends();
+  void stop_gracefully();
+  std::shared_ptr<proxy::ServerIdentity> make_identity() const;
+};
+
+void Server::Impl::start() {
+  database = std::make_unique<storage::Database>(config.database_url);
+
+  locator = location::make_memory_locator(io, config.proxy.locator);
+  locator->set_observer(std::make_shared<OfflineLogger>());
+  locator->start();
+
+  config::Diagnostics diagnostics;
+  users = std::make_shared<SwappableBackend>(build_user_backends(config, diagnostics));
+  if (diagnostics.has_errors()) {
+    throw std::runtime_error(diagnostics.all().front().to_string());
+  }
+
+  auto identity = make_identity();
+  core = std::make_unique<proxy::ProxyCore>(
+      identity, build_modules(config, identity, users, locator, diagnostics));
+  if (diagnostics.has_errors()) {
+    throw std::runtime_error(diagnostics.all().front().to_string());
+  }
+
+  transport::TransportLayer::Options transport_options;
+  transport_options.address = config.proxy.addr;
+  transport_options.udp_port = config.proxy.udp_port;
+  transport_options.tcp_port = config.proxy.tcp_port;
+  transport_options.udp_sockets = thread_count;
+  transport_options.tcp_idle_timeout = std::chrono::seconds(config.proxy.tcp_idle_timeout_seconds);
+  transport_options.limits.max_message_size = config.proxy.max_message_size;
+  transport = transport::make_transport_layer(io, transport_options);
+
+  transaction::TransactionLayer::Options transaction_options;
+  transaction_options.server_header = config.proxy.useragent;
+  transaction_options.max_transactions = std::max<size_t>(config.proxy.max_concurrency, 1);
+  transactions = transaction::make_transaction_layer(io, *transport, transaction_options);
+  transactions->set_request_handler(
+      [this](transaction::ServerTransactionPtr transaction) { core->on_request(transaction); });
+  transactions->set_stray_handler([](transport::Inbound&&) {
+    // ACKs for 2xx and stray responses: nothing to route until calls exist.
+  });
+  transport->set_inbound_handler(
+      [this](transport::Inbound&& inbound) { transactions->on_inbound(std::move(inbound)); });
+  transport->set_closed_handler([this](const transport::Peer& peer) {
+    if (peer.connection != 0) locator->connection_closed(peer.connection);
+  });
+  transport->start();
+  watch_signals();
+
+  spdlog::info("cppbx listening: udp {}:{} tcp {}:{} ({} I/O threads)", config.proxy.addr,
+               transport->udp_port(), config.proxy.addr, transport->tcp_port(), thread_count);
+}
+
+std::shared_ptr<proxy::ServerIdentity> Server::Impl::make_identity() const {
+  std::vector<std::string> own = interface_addresses();
+  if (config.proxy.addr != "0.0.0.0" && config.proxy.addr != "::") own.push_back(config.proxy.addr);
+  if (!config.external_ip.empty()) own.push_back(config.external_ip);
+  return std::make_shared<proxy::ServerIdentity>(config.proxy.realms, std::move(own),
+                                                 config.proxy.useragent);
+}
+
+void Server::Impl::watch_signals() {
+  signals.add(SIGTERM);
+  signals.add(SIGINT);
+  signals.add(SIGHUP);
+  signals.async_wait([this](const boost::system::error_code& error, int signal_number) {
+    if (error) return;
+    on_signal(signal_number);
+  });
+}
+
+void Server::Impl::on_signal(int signal_number) {
+  if (signal_number == SIGHUP) {
+    reload_user_backends();
+  } else if (!stopping) {
+    spdlog::info("signal {}: stopping (grace {} ms)", signal_number, kShutdownGrace.count());
+    stop_gracefully();
+  }
+  signals.async_wait([this](const boost::system::error_code& error, int next_signal) {
+    if (error) return;
+    on_signal(next_signal);
+  });
+}
+
+void Server::Impl::reload_user_backends() {
+  if (config.source_file.empty()) {
+    users->reload();
+    spdlog::info("SIGHUP: user backends reloaded");
+    return;
+  }
+  config::Diagnostics diagnostics;
+  config::Config fresh = config::load_file(config.source_file, diagnostics);
+  std::shared_ptr<users::UserBackend> chain;
+  if (!diagnostics.has_errors()) chain = build_user_backends(fresh, diagnostics);
+  if (diagnostics.has_errors() || !chain) {
+    for (const auto& diagnostic : diagnostics.all()) spdlog::error("{}", diagnostic.to_string());
+    spdlog::error("SIGHUP: configuration has errors, user backends unchanged");
+    return;
+  }
+  users->replace(std::move(chain));
+  config.proxy.user_backends = fresh.proxy.user_backends;
+  spdlog::info("SIGHUP: user backends reloaded from {} ({} backends)", config.source_file,
+               config.proxy.user_backends.size());
+}
+
+void Server::Impl::stop_gracefully() {
+  stopping = true;
+  transactions->shutdown(kShutdownGrace, [this] {
+    boost::asio::post(io, [this] {
+      transport->stop();
+      locator->stop();
+      signals.cancel();
+      io.stop();
+    });
+  });
+}
+
+Server::Server(config::Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Server::~Server() = default;
+
+void Server::start() { impl_->start(); }
+
+int Server::run() {
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < impl_->thread_count; ++i) {
+    threads.emplace_back([this] { impl_->io.run(); });
+  }
+  impl_->io.run();
+  for (auto& thread : threads) thread.join();
+  spdlog::info("cppbx stopped");
+  return 0;
+}
+
+}  // namespace cppbx::app
