@@ -231,6 +231,10 @@ void MessageEditor::remove_first_value(HeaderId id) {
   std::string_view value = line_value(*line);
   const char* rest_begin = items[1].data();
   std::string rest(rest_begin, value.data() + value.size() - rest_begin);
+  if (trim(rest).empty()) {  // "a," has nothing after the first value
+    line->removed = true;
+    return;
+  }
   std::string name(line_name(*line));
   line->name = std::move(name);
   line->value = std::move(rest);

@@ -7,6 +7,7 @@
 #include "sip/headers.hpp"
 
 #include <array>
+#include <initializer_list>
 
 #include "common/strings.hpp"
 #include "sip/scan.hpp"
@@ -83,17 +84,35 @@ HeaderId compact_header_id(char c) {
 
 }  // namespace
 
+// Candidates by first letter, so a lookup runs one or two iequals at most.
 HeaderId header_id(std::string_view name) {
+  if (name.empty()) return HeaderId::Other;
   if (name.size() == 1) return compact_header_id(name[0]);
-  for (size_t i = 1; i < kCanonicalNames.size(); ++i) {
-    const NameEntry& entry = kCanonicalNames[i];
-    // Length and first letter reject almost every entry before iequals runs.
-    if (entry.name.size() == name.size() && ascii_lower(entry.name[0]) == ascii_lower(name[0]) &&
-        iequals(entry.name, name)) {
-      return entry.id;
-    }
+  auto is = [name](HeaderId id) { return iequals(header_name(id), name); };
+  auto first_of = [&is](std::initializer_list<HeaderId> ids) {
+    for (HeaderId id : ids)
+      if (is(id)) return id;
+    return HeaderId::Other;
+  };
+  using H = HeaderId;
+  switch (ascii_lower(name[0])) {
+    case 'a': return first_of({H::Allow, H::Authorization, H::Accept, H::AllowEvents,
+                               H::AcceptEncoding, H::AcceptLanguage});
+    case 'c': return first_of({H::CallId, H::CSeq, H::Contact, H::ContentLength, H::ContentType,
+                               H::ContentDisposition, H::ContentEncoding});
+    case 'd': return first_of({H::Date});
+    case 'e': return first_of({H::Expires, H::Event});
+    case 'f': return first_of({H::From});
+    case 'm': return first_of({H::MaxForwards, H::MinExpires, H::MinSE});
+    case 'p': return first_of({H::ProxyAuthorization, H::ProxyAuthenticate, H::ProxyRequire, H::Path});
+    case 'r': return first_of({H::Route, H::RecordRoute, H::Require, H::ReferTo});
+    case 's': return first_of({H::Supported, H::Server, H::SessionExpires});
+    case 't': return first_of({H::To, H::Timestamp});
+    case 'u': return first_of({H::UserAgent, H::Unsupported});
+    case 'v': return first_of({H::Via});
+    case 'w': return first_of({H::WwwAuthenticate});
+    default: return HeaderId::Other;
   }
-  return HeaderId::Other;
 }
 
 std::string_view header_name(HeaderId id) {
