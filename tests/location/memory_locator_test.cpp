@@ -4,7 +4,10 @@
 // observer.
 #include "location/memory_locator.hpp"
 
+#include <atomic>
 #include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
@@ -286,6 +289,52 @@ TEST_F(MemoryLocatorTest, ConcurrentUpdatesKeepCountsConsistent) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(locator_.binding_count(), static_cast<size_t>(kUsers * 3));  // limit 3 per AoR
   EXPECT_EQ(lookup("sip:user17@example.com").size(), 3u);
+}
+
+// Every binding that was registered leaves exactly once: replaced (removed in
+// an UpdateResult) or reported offline by the sweeper running concurrently.
+TEST(MemoryLocatorConcurrency, SweeperAndUpdatesAccountForEveryBinding) {
+  boost::asio::io_context io;
+  MemoryLocator locator(io, MemoryLocatorOptions{2, 1ms});
+  auto observer = std::make_shared<RecordingObserver>();
+  locator.set_observer(observer);
+  locator.start();
+  auto guard = boost::asio::make_work_guard(io);
+  std::thread io_thread([&] { io.run(); });
+
+  std::atomic<size_t> registered{0};
+  std::atomic<size_t> removed{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 3; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 300; ++i) {
+        std::string aor = "sip:user" + std::to_string(i % 20) + "@example.com";
+        // Unique contacts: no refreshes, so every binding departs exactly once.
+        std::string contact = "sip:u" + std::to_string(t) + "-" + std::to_string(i) + "@192.0.2.1";
+        locator.update(make_request("c" + std::to_string(t), static_cast<uint32_t>(i + 1),
+                                    {make_binding(contact, 2ms)}, {}, aor),
+                       [&](UpdateResult result) {
+                         registered += result.registered.size();
+                         removed += result.removed.size();
+                       });
+        locator.lookup(aor, [](LookupResult) {});
+      }
+    });
+  }
+  for (auto& writer : writers) writer.join();
+  std::this_thread::sleep_for(10ms);
+  locator.stop();
+  guard.reset();
+  io_thread.join();
+  locator.sweep_now();
+
+  size_t offline = 0;
+  for (const auto& call : observer->calls()) offline += call.size();
+  EXPECT_EQ(locator.binding_count(), 0u);
+  EXPECT_GT(registered.load(), 0u);
+  EXPECT_EQ(registered.load(), 900u);
+  EXPECT_EQ(removed.load() + offline, registered.load());
+  EXPECT_GT(offline, 0u);
 }
 
 }  // namespace
