@@ -48,6 +48,7 @@ def cases(server):
             contact = someone.contact()
             response = someone.register([contact], expires=300, algorithm=algorithm)
             expect_ok_with_contact(response, h.contact_uri(contact), 1, 300)
+            check(response.has("date"), f"200 to REGISTER without Date (RFC 3261 10.3 step 8):\n{response}")
             check(h.contact_uri(contact) in [h.contact_uri(c) for c in someone.query(algorithm)],
                   "query after registration does not list the binding")
             client.close()
