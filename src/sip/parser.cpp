@@ -364,10 +364,14 @@ void Parser::check_core_headers() {
   if (!contact_ok) fail("Bad Contact");
   check_body(content_length, content_length_ok);
 
+  // A response copies Call-ID and CSeq byte for byte (RFC 3261 8.2.6.2), so
+  // a 400 can be sent when they are present even if one of them is the reason
+  // for the 400: the client learns what is wrong instead of retransmitting
+  // into silence. From and To must parse, as the response's To gets a tag.
   from_ok_ = froms > 0 && from_ok;
   to_ok_ = tos > 0 && to_ok;
-  call_id_ok_ = call_ids > 0 && call_id_ok;
-  cseq_ok_ = cseqs > 0 && cseq_ok;
+  call_id_ok_ = call_ids > 0;
+  cseq_ok_ = cseqs > 0;
 }
 
 ParseResult Parser::finish() {

@@ -151,7 +151,7 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, ParserRejects,
     ::testing::Values(
         BadCase{"BadCSeq", replace(kGood, "CSeq: 314159 INVITE", "CSeq: x INVITE"), "Bad CSeq",
-                ParseStatus::Malformed, false},
+                ParseStatus::Malformed, true},
         BadCase{"CSeqMismatch", replace(kGood, "CSeq: 314159 INVITE", "CSeq: 1 BYE"),
                 "CSeq method mismatch", ParseStatus::Malformed, true},
         BadCase{"MissingCallId", replace(kGood, "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n", ""),

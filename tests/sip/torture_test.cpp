@@ -44,7 +44,7 @@ const std::map<std::string, Expectation>& rfc4475() {
       {"badinv01", {kBad, false, "3.1.2.1 empty Via/Contact params (';;,;,,'): 400"}},
       {"clerr", {kBad, true, "3.1.2.2 Content-Length larger than the datagram: 400"}},
       {"ncl", {kBad, true, "3.1.2.3 negative Content-Length: 400"}},
-      {"scalar02", {kBad, false, "3.1.2.4 CSeq beyond 2**31 and Max-Forwards 300: 400"}},
+      {"scalar02", {kBad, true, "3.1.2.4 CSeq beyond 2**31 and Max-Forwards 300: 400"}},
       {"scalarlg", {kBad, false, "3.1.2.5 response with overlarge CSeq: discard"}},
       {"quotbal", {kBad, false, "3.1.2.6 unterminated quoted display name in To: 400"}},
       {"ltgtruri", {kBad, true, "3.1.2.7 Request-URI enclosed in <>: 400"}},
@@ -136,8 +136,11 @@ void check_folder(const std::string& folder, const std::map<std::string, Expecta
     // Whatever the outcome, answering an answerable request must work.
     if (result.can_respond) {
       std::string response = build_response(*result.message, ResponseSpec{400});
+      // The answer must at least reach the client as a 400 (its echoed CSeq
+      // may be as broken as the request's was).
       ParseResult reparsed = parse_message(response);
-      EXPECT_EQ(reparsed.status, ParseStatus::Ok) << response << reparsed.reason;
+      ASSERT_TRUE(reparsed.message.has_value()) << response << reparsed.reason;
+      EXPECT_EQ(reparsed.message->status_code(), 400) << response;
     }
     ++checked;
   }
