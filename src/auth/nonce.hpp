@@ -78,6 +78,7 @@ class NonceCounter {
   // single-use, any later use of it is a replay.
   static constexpr uint64_t kSingleUse = UINT64_MAX;
 
+  // `max_entries` is split evenly over the shards, each capped on its own.
   explicit NonceCounter(size_t max_entries = 1'000'000, SecondsClock clock = system_seconds);
   // Accepted when `nc` is higher than every count seen for this nonce.
   CountResult record(const NonceKey& key, int64_t expires_at, uint64_t nc);

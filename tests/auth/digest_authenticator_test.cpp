@@ -1,6 +1,9 @@
 // The server side of digest: challenges in the configured order, verification
 // with a password or a stored HA1, stale and replayed nonces, and the checks
 // that happen before any user lookup.
+#include <atomic>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "auth/digest_authenticator.hpp"
@@ -206,6 +209,26 @@ TEST_F(DigestAuthenticatorTest, ChallengeForOneAlgorithmOnly) {
   ASSERT_EQ(values.size(), 1u);
   EXPECT_EQ(param_of(values[0], "algorithm"), "MD5");
   EXPECT_EQ(param_of(values[0], "stale"), "true");
+}
+
+TEST_F(DigestAuthenticatorTest, ConcurrentChallengesAndVerificationsFromManyThreads) {
+  // The fixture's small nonce table (split over shards) could fill up here.
+  DigestAuthenticator roomy{DigestAuthenticator::Options{
+      {DigestAlgorithm::Sha256, DigestAlgorithm::Md5}, std::chrono::seconds(300), "s3cret", 100'000}};
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        std::string challenge = roomy.challenges(kRealm, false)[(t + i) % 2];
+        Answer a = answer(challenge, "pa55");
+        if (roomy.verify(a.view(), "REGISTER", {"pa55", {}}) == Verdict::Ok) ++accepted;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(accepted.load(), 800);
+  EXPECT_EQ(roomy.tracked_nonces(), 800u);
 }
 
 TEST(DigestAuthenticatorConfig, AlgorithmNotOfferedIsRefused) {
