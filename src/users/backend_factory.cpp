@@ -12,12 +12,23 @@
 namespace cppbx::users {
 namespace {
 
+// A RustPBX file naming a backend type cppbx does not have yet still loads:
+// the entry is left out of the chain with a warning, like any other
+// not-yet-supported key.
 BackendMaker not_built_yet(std::string type) {
   return [type](const config::UserBackendConfig& cfg, config::Diagnostics& diagnostics) {
-    diagnostics.error(cfg.where, cfg.key_path + ".type",
-                      "backend type " + type + " is not built yet");
+    diagnostics.warning(cfg.where, cfg.key_path + ".type",
+                        "backend type " + type + " is not yet supported; this backend is skipped");
     return std::shared_ptr<UserBackend>();
   };
+}
+
+size_t error_count(const config::Diagnostics& diagnostics) {
+  size_t errors = 0;
+  for (const auto& item : diagnostics.all()) {
+    if (item.severity == config::Diagnostic::Severity::Error) ++errors;
+  }
+  return errors;
 }
 
 struct Registry {
@@ -79,13 +90,11 @@ std::shared_ptr<UserBackend> make_backend(const config::UserBackendConfig& cfg,
 std::shared_ptr<BackendChain> make_backend_chain(
     const std::vector<config::UserBackendConfig>& configs, config::Diagnostics& diagnostics) {
   std::vector<std::shared_ptr<UserBackend>> backends;
-  bool ok = true;
+  const size_t errors_before = error_count(diagnostics);
   for (const auto& cfg : configs) {
-    auto backend = make_backend(cfg, diagnostics);
-    if (backend) backends.push_back(std::move(backend));
-    else ok = false;
+    if (auto backend = make_backend(cfg, diagnostics)) backends.push_back(std::move(backend));
   }
-  if (!ok) return nullptr;
+  if (error_count(diagnostics) != errors_before) return nullptr;
   return std::make_shared<BackendChain>(std::move(backends));
 }
 

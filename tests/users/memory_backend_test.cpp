@@ -130,12 +130,13 @@ TEST(MemoryBackendConfig, MissingFieldsAndBadShapes) {
   EXPECT_TRUE(has_diagnostic(elements, Diagnostic::Severity::Error, "proxy.user_backends[0].users[1]", "table"));
 }
 
-TEST(BackendFactory, PlannedTypesAreClearErrors) {
+TEST(BackendFactory, PlannedTypesAreSkippedWithAWarning) {
   for (std::string type : {"database", "http", "extension"}) {
     config::Diagnostics diagnostics;
     EXPECT_FALSE(make_backend(backend_config("type = \"" + type + "\"\n"), diagnostics));
-    EXPECT_TRUE(has_diagnostic(diagnostics, Diagnostic::Severity::Error, "proxy.user_backends[0].type",
-                               "backend type " + type + " is not built yet"));
+    EXPECT_FALSE(diagnostics.has_errors());
+    EXPECT_TRUE(has_diagnostic(diagnostics, Diagnostic::Severity::Warning, "proxy.user_backends[0].type",
+                               "backend type " + type + " is not yet supported"));
   }
   config::Diagnostics unknown;
   EXPECT_FALSE(make_backend(backend_config("type = \"ldap\"\n"), unknown));
@@ -162,7 +163,15 @@ TEST(BackendFactory, RegisteredTypeIsUsedAndChainKeepsOrder) {
   EXPECT_EQ(lookup_now(*chain, "1001")->user.password, "from-fixed");
   EXPECT_EQ(lookup_now(*chain, "1002")->user.password, "other");
 
+  // A type not built yet is skipped with a warning; an invalid entry fails the chain.
   configs.push_back(backend_config("type = \"http\"\n"));
+  config::Diagnostics skipping;
+  auto partial = make_backend_chain(configs, skipping);
+  ASSERT_TRUE(partial);
+  EXPECT_EQ(partial->size(), 2u);
+  EXPECT_FALSE(skipping.has_errors());
+
+  configs.push_back(backend_config("type = \"memory\"\nusers = \"alice\"\n"));
   config::Diagnostics failing;
   EXPECT_FALSE(make_backend_chain(configs, failing));
   EXPECT_TRUE(failing.has_errors());
