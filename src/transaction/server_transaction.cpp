@@ -62,7 +62,6 @@ bool ServerTx::commit(std::string bytes, int status_code) {
   {
     std::lock_guard lock(mutex_);
     if (state_ != State::Trying && state_ != State::Proceeding) return false;
-    last_response_ = bytes;
     Clock::time_point now = Clock::now();
     const Timers& timers = core_->options.timers;
     if (status_code < 200) {
@@ -95,6 +94,8 @@ bool ServerTx::commit(std::string bytes, int status_code) {
         arm_locked();
       }
     }
+    // Kept for retransmissions, unless the transaction already ended.
+    if (!terminate_now) last_response_ = bytes;
   }
   send(std::move(bytes));
   if (terminate_now) remove_from_tables();

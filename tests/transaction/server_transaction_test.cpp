@@ -99,6 +99,18 @@ TEST_F(ServerTransactionTest, ResponseCarriesLocalTagAndGoesToViaPort) {
   EXPECT_NE(sent[0].bytes.find(tag), std::string::npos) << sent[0].bytes;
 }
 
+TEST_F(ServerTransactionTest, RportResponseGoesToSourcePortAndIsStamped) {
+  RequestFields fields;
+  fields.via_extra = ";rport";
+  feed(make_request(fields), testing::udp_peer(40000));
+  ASSERT_EQ(requests_.size(), 1u);
+  requests_[0]->respond({.code = 200});
+  auto sent = transport_.sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].to.port, 40000);
+  EXPECT_NE(sent[0].bytes.find(";rport=40000;received=192.0.2.10"), std::string::npos) << sent[0].bytes;
+}
+
 TEST_F(ServerTransactionTest, ProvisionalIsResentUntilFinal) {
   RequestFields fields;
   fields.method = "OPTIONS";
