@@ -2,6 +2,8 @@
 // bindings whatever form of the address the phone used.
 #include "location/aor.hpp"
 
+#include "sip/uri.hpp"
+
 #include <gtest/gtest.h>
 
 namespace cppbx::location {
@@ -62,6 +64,20 @@ TEST(AorKey, FromUriFoldsSipsAndIgnoresPortAndParams) {
 TEST(AorKey, FromUriWithPortEqualsWithout) {
   EXPECT_EQ(aor_key(make_uri(sip::UriScheme::Sip, "alice", "10.0.0.5", 5060)),
             aor_key(make_uri(sip::UriScheme::Sip, "alice", "10.0.0.5")));
+}
+
+TEST(AorKey, ParsedUrisOfTheSameUserShareAKey) {
+  auto key_of = [](std::string_view text) {
+    auto uri = sip::parse_uri(text);
+    EXPECT_TRUE(uri.has_value()) << text;
+    return uri ? aor_key(*uri) : std::string();
+  };
+  const std::string expected = "sip:alice@example.com";
+  EXPECT_EQ(key_of("sip:alice@example.com"), expected);
+  EXPECT_EQ(key_of("sips:alice@EXAMPLE.com:5061;transport=tls"), expected);
+  EXPECT_EQ(key_of("sip:%61lice@example.com:5060"), expected);
+  EXPECT_EQ(key_of("sip:alice@[2001:db8::1]:5060"), "sip:alice@[2001:db8::1]");
+  EXPECT_NE(key_of("sip:bob@example.com"), expected);
 }
 
 }  // namespace
