@@ -90,6 +90,13 @@ struct ProxyConfig {
   // Digest algorithms offered, in challenge order (RFC 8760).
   std::vector<std::string> auth_algorithms = {"SHA-256", "MD5"};
   uint32_t nonce_lifetime_seconds = 300;
+  // cppbx extension: clients whose User-Agent contains one of these
+  // (case-insensitive; "name<version" limits it to older versions) are
+  // challenged with MD5 alone. See docs/configuration.md for each entry.
+  std::vector<std::string> auth_md5_only_user_agents = {"baresip<3.11", "PJSUA<2.12", "MicroSIP"};
+  // cppbx extension: a client that could not answer an offer with SHA-256
+  // gets MD5 alone for an hour.
+  bool auth_md5_fallback = true;
   uint32_t io_threads = 0;                // 0: one per core
   uint32_t tcp_idle_timeout_seconds = 600;
   uint32_t max_message_size = 65535;

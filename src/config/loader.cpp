@@ -23,6 +23,7 @@
 
 #include "common/database_url.hpp"
 #include "common/logging.hpp"
+#include "common/strings.hpp"
 #include "config/config.hpp"
 #include "config/value_reader.hpp"
 
@@ -53,6 +54,21 @@ constexpr int64_t kOneDay = 24 * 3600;
 std::string child_key(const std::string& parent, std::string_view name) {
   if (parent.empty()) return std::string(name);
   return parent + "." + std::string(name);
+}
+
+// "3.11", "2.10.1": parts of 1 to 9 digits separated by single dots.
+bool is_dotted_version(std::string_view text) {
+  size_t digits = 0;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      if (++digits > 9) return false;
+    } else if (c != '.' || digits == 0) {
+      return false;
+    } else {
+      digits = 0;
+    }
+  }
+  return digits > 0;
 }
 
 std::string indexed_key(const std::string& parent, size_t index) {
@@ -272,6 +288,10 @@ class Loader {
         {"auth_algorithms",
          [&](toml::node& n, const std::string& k) { read_auth_algorithms(n, k, p); }},
         {"nonce_lifetime_seconds", number(p.nonce_lifetime_seconds, 1, kOneDay)},
+        {"auth_md5_only_user_agents",
+         [&](toml::node& n, const std::string& k) { read_md5_only_user_agents(n, k, p); }},
+        {"auth_md5_fallback",
+         [&](toml::node& n, const std::string& k) { read_.assign(p.auth_md5_fallback, n, k); }},
         {"io_threads", number(p.io_threads, 0, 1024)},
         {"tcp_idle_timeout_seconds", number(p.tcp_idle_timeout_seconds, 1, 7 * kOneDay)},
         {"max_message_size", number(p.max_message_size, 1024, 16 * 1024 * 1024)},
@@ -336,6 +356,21 @@ class Loader {
     }
     p.auth_algorithms.clear();
     for (const auto& name : *names) p.auth_algorithms.push_back(*canonical_digest_algorithm(name));
+  }
+
+  // Entries are "name" or "name<version" (digits and dots); the auth layer
+  // parses them the same way (auth/user_agent_list.hpp).
+  void read_md5_only_user_agents(toml::node& node, const std::string& key, ProxyConfig& p) {
+    auto entries = checked_strings(node, key, [](const std::string& entry) {
+      size_t bound = entry.find('<');
+      std::string_view name = trim(std::string_view(entry).substr(0, bound));
+      if (name.empty()) return std::string("a User-Agent entry needs a name");
+      if (bound == std::string::npos) return std::string();
+      std::string_view version = trim(std::string_view(entry).substr(bound + 1));
+      if (is_dotted_version(version)) return std::string();
+      return fmt::format("'{}' after '<' is not a version such as 3.11", version);
+    });
+    if (entries) p.auth_md5_only_user_agents = std::move(*entries);
   }
 
   void read_user_backends(toml::node& node, const std::string& key, ProxyConfig& p) {

@@ -7,22 +7,46 @@
 #include <algorithm>
 #include <optional>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "auth/md5_fallback.hpp"
+#include "auth/user_agent_list.hpp"
 #include "sip/headers.hpp"
 
 namespace cppbx::proxy {
 
+namespace {
+
+bool offers_md5_and_more(const std::vector<auth::DigestAlgorithm>& algorithms) {
+  bool md5 = std::find(algorithms.begin(), algorithms.end(), auth::DigestAlgorithm::Md5) !=
+             algorithms.end();
+  return md5 && algorithms.size() > 1;
+}
+
+}  // namespace
+
 struct AuthModule::Shared {
   Shared(std::shared_ptr<users::UserBackend> users_in,
          std::shared_ptr<const ServerIdentity> identity_in,
-         auth::DigestAuthenticator::Options options, auth::SecondsClock clock, bool ensure)
+         auth::DigestAuthenticator::Options options, auth::SecondsClock clock,
+         const config::ProxyConfig& config)
       : users(std::move(users_in)), identity(std::move(identity_in)),
-        authenticator(std::move(options), std::move(clock)), ensure_user(ensure) {}
+        authenticator(std::move(options), clock), ensure_user(config.ensure_user),
+        can_narrow(offers_md5_and_more(authenticator.algorithms())),
+        md5_only_user_agents(config.auth_md5_only_user_agents) {
+    if (can_narrow && config.auth_md5_fallback) {
+      fallback = std::make_unique<auth::Md5Fallback>(auth::Md5Fallback::Options{}, clock);
+    }
+  }
   std::shared_ptr<users::UserBackend> users;
   std::shared_ptr<const ServerIdentity> identity;
   auth::DigestAuthenticator authenticator;
   bool ensure_user = false;
+  // Narrowing to MD5 needs MD5 in the offer and something else to drop.
+  bool can_narrow = false;
+  auth::UserAgentList md5_only_user_agents;
+  std::unique_ptr<auth::Md5Fallback> fallback;  // null: adaptive fallback off
 };
 
 namespace {
@@ -91,9 +115,34 @@ struct Attempt {
   std::shared_ptr<AuthModule::Shared> shared;
   auth::DigestCredentials credentials;
   auth::Precheck checked;
+  std::string source_address;
+  // This request's challenges offer MD5 alone, and why (for the log).
+  bool md5_only = false;
+  bool offer_decided = false;
+  std::string narrowed_because;
 
   const sip::Message& request() const { return context->request(); }
   bool is_register() const { return request().method() == sip::Method::Register; }
+
+  auth::ClientIdentity client() const {
+    return {source_address, request().call_id(), request().from().uri.user,
+            request().method_text()};
+  }
+  void log_narrowed(std::string_view reason) const {
+    spdlog::info("auth offer narrowed to MD5: realm={} method={} source={} reason={}",
+                 context->realm, request().method_text(), context->peer().to_string(), reason);
+  }
+  // The offer for this client, from what the request says and what the
+  // fallback remembers, never from the user; see the header.
+  void decide_offer(bool without_credentials);
+  void challenge_offer(bool stale) {
+    if (!offer_decided) decide_offer(false);
+    if (!md5_only) return challenge(stale);
+    log_narrowed(narrowed_because);
+    challenge(stale, auth::DigestAlgorithm::Md5);
+  }
+  void narrow(std::string_view reason);
+  void challenge_without_credentials();
 
   void log(std::string_view outcome, std::string_view reason) const {
     spdlog::info("auth {}: user={} realm={} method={} source={} reason={}", outcome,
@@ -133,6 +182,44 @@ struct Attempt {
   void on_lookup(users::LookupResult result);
   void on_user(users::SipUser user);
 };
+
+void Attempt::decide_offer(bool without_credentials) {
+  offer_decided = true;
+  if (!shared->can_narrow || md5_only) return;
+  const sip::Header* user_agent = request().find(sip::HeaderId::UserAgent);
+  if (user_agent != nullptr) {
+    if (auto entry = shared->md5_only_user_agents.match(user_agent->value)) {
+      md5_only = true;
+      narrowed_because = fmt::format("user agent matches '{}'", *entry);
+      return;
+    }
+  }
+  if (!shared->fallback) return;
+  if (!without_credentials) {
+    md5_only = shared->fallback->md5_only(client());
+    if (md5_only) narrowed_because = auth::decision_name(auth::Md5Fallback::Decision::RememberedMd5Only);
+    return;
+  }
+  auto decision = shared->fallback->before_challenge(client());
+  if (decision == auth::Md5Fallback::Decision::FullOffer) return;
+  md5_only = true;
+  narrowed_because = auth::decision_name(decision);
+}
+
+void Attempt::narrow(std::string_view reason) {
+  if (!shared->can_narrow) return;
+  if (shared->fallback) shared->fallback->narrow(client());
+  if (!md5_only) narrowed_because = reason;
+  md5_only = true;
+}
+
+void Attempt::challenge_without_credentials() {
+  decide_offer(true);
+  spdlog::debug("auth challenge: realm={} method={} source={}", context->realm,
+                request().method_text(), context->peer().to_string());
+  if (!md5_only && shared->fallback) shared->fallback->challenged(client());
+  challenge_offer(false);
+}
 
 void Attempt::on_lookup(users::LookupResult result) {
   switch (result.outcome) {
@@ -183,11 +270,16 @@ void Attempt::on_user(users::SipUser user) {
     case auth::Verdict::InvalidNonce:
     case auth::Verdict::Replay:
       log("re-challenged", auth::verdict_name(verdict));
-      challenge(true);
+      challenge_offer(true);
       return;
     case auth::Verdict::CannotVerify:
       log("re-challenged", "only an MD5 HA1 is stored: offering MD5");
-      challenge(false, auth::DigestAlgorithm::Md5);
+      narrow("answered with an algorithm the stored HA1 cannot verify");
+      if (md5_only) {
+        challenge_offer(false);
+      } else {
+        challenge(false, auth::DigestAlgorithm::Md5);  // MD5-only configurations
+      }
       return;
     case auth::Verdict::WrongResponse:
       refuse_credentials("wrong password");
@@ -209,7 +301,7 @@ AuthModule::AuthModule(std::shared_ptr<users::UserBackend> users,
                        auth::SecondsClock clock)
     : shared_(std::make_shared<Shared>(std::move(users), std::move(identity),
                                        authenticator_options(config, std::move(server_secret)),
-                                       std::move(clock), config.ensure_user)) {}
+                                       std::move(clock), config)) {}
 
 bool AuthModule::needs_authentication(const sip::Message& request) {
   switch (request.method()) {
@@ -234,26 +326,31 @@ void AuthModule::handle(RequestContextPtr context, Next next) {
   attempt->context = std::move(context);
   attempt->next = std::move(next);
   attempt->shared = shared_;
+  attempt->source_address = attempt->context->peer().address.to_string();
 
   sip::HeaderId header = request.method() == sip::Method::Register
                              ? sip::HeaderId::Authorization
                              : sip::HeaderId::ProxyAuthorization;
   auto credentials = find_credentials(request, header, attempt->context->realm);
   if (!credentials) {
-    spdlog::debug("auth challenge: realm={} method={} source={}", attempt->context->realm,
-                  request.method_text(), attempt->context->peer().to_string());
-    attempt->challenge(false);
+    attempt->challenge_without_credentials();
     return;
   }
   attempt->credentials = *credentials;
   attempt->checked = shared_->authenticator.precheck(attempt->credentials);
   switch (attempt->checked.verdict) {
     case auth::Verdict::Ok:
+      // It answered an offered algorithm: whatever it was challenged with, it coped.
+      if (shared_->fallback) shared_->fallback->answered(attempt->client());
       break;
     case auth::Verdict::UnsupportedAlgorithm:
+      attempt->log("re-challenged", auth::verdict_name(attempt->checked.verdict));
+      attempt->narrow("answered with an algorithm we did not offer");
+      attempt->challenge_offer(false);
+      return;
     case auth::Verdict::UnsupportedQop:
       attempt->log("re-challenged", auth::verdict_name(attempt->checked.verdict));
-      attempt->challenge(false);
+      attempt->challenge_offer(false);
       return;
     default:
       attempt->log("rejected", auth::verdict_name(attempt->checked.verdict));

@@ -32,6 +32,16 @@
 //   qop we do not offer gets a new challenge listing what we offer.
 // - A user whose backend stores only an MD5 HA1 but who answered with
 //   another algorithm is re-challenged with MD5 alone.
+// - Per-client offer (only when the configured offer has MD5 and something
+//   else): a client whose User-Agent is in proxy.auth_md5_only_user_agents,
+//   or that auth::Md5Fallback remembers as unable to answer a full offer
+//   (proxy.auth_md5_fallback), is challenged with MD5 alone. Softphones such
+//   as baresip 1.x abort on any non-MD5 challenge, even next to an MD5 one.
+//   The decision uses only the source address, Call-ID, From user, method
+//   and User-Agent, never a user lookup, so it says nothing about users.
+//   Narrowing is logged at info with its reason.
+// - A credential without `algorithm` is MD5 (RFC 7616 3.4); the nonce is
+//   shared by all algorithms of one challenge, so it answers any of them.
 // Every outcome is logged at info with user, realm, source and reason; never
 // a password, HA1 or response hash.
 #pragma once
