@@ -152,7 +152,12 @@ class Layer final : public TransactionLayer {
       core_->respond_statelessly(inbound, 503, "Shutting Down", retry);
       return;
     }
-    if (core_->servers.size() >= core_->options.max_transactions) {
+    // max_transactions bounds the work in progress (requests still waiting
+    // for their final response); finished transactions that only absorb
+    // retransmissions are bounded separately, so a burst of quick answers
+    // does not lock out new requests for the 32 s of Timer J.
+    if (core_->awaiting_final.load(std::memory_order_relaxed) >= core_->options.max_transactions ||
+        core_->servers.size() >= core_->options.max_transaction_table) {
       std::array<sip::HeaderField, 1> retry{{{"Retry-After", kRetryAfterSeconds}}};
       core_->respond_statelessly(inbound, 503, {}, retry);
       return;

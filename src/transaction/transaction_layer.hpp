@@ -66,7 +66,8 @@ class TransactionLayer {
   struct Options {
     Timers timers;
     std::string server_header;   // Server header for responses sent here; empty: none
-    size_t max_transactions = 100000;  // beyond: 503 with Retry-After
+    size_t max_transactions = 100000;  // awaiting a final response; beyond: 503 with Retry-After
+    size_t max_transaction_table = 2000000;  // all server transactions, incl. finished ones in Timer J/I
     // A server INVITE transaction the core leaves without a final response for
     // this long is answered 408 so that it cannot live forever. (A non-INVITE
     // one is dropped silently after 64*T1, when its client gave up anyway.)

@@ -337,6 +337,35 @@ TEST_F(ServerTransactionTest, OverCapacityGets503WithRetryAfter) {
   EXPECT_NE(sent[0].find("Retry-After: "), std::string::npos);
 }
 
+TEST_F(ServerTransactionTest, FinishedTransactionsDoNotCountAgainstConcurrency) {
+  TransactionLayer::Options options;
+  options.max_transactions = 1;
+  make_layer(options);
+  feed(make_request({}));
+  ASSERT_EQ(requests_.size(), 1u);
+  ASSERT_TRUE(requests_[0]->respond({.code = 401}));  // now only absorbing retransmissions
+  RequestFields other;
+  other.branch = "z9hG4bK-other";
+  other.call_id = "call-2";
+  feed(make_request(other));
+  EXPECT_EQ(requests_.size(), 2u);
+  for (const auto& bytes : sent_bytes()) EXPECT_FALSE(bytes.starts_with("SIP/2.0 503")) << bytes;
+}
+
+TEST_F(ServerTransactionTest, TheWholeTableIsBoundedToo) {
+  TransactionLayer::Options options;
+  options.max_transaction_table = 1;
+  make_layer(options);
+  feed(make_request({}));
+  ASSERT_TRUE(requests_[0]->respond({.code = 401}));
+  RequestFields other;
+  other.branch = "z9hG4bK-other";
+  other.call_id = "call-2";
+  feed(make_request(other));
+  EXPECT_EQ(requests_.size(), 1u);
+  EXPECT_TRUE(sent_bytes().back().starts_with("SIP/2.0 503"));
+}
+
 TEST_F(ServerTransactionTest, ShutdownRejectsNewRequestsAndWaitsForPending) {
   feed(make_request({}));
   ASSERT_EQ(requests_.size(), 1u);
