@@ -10,15 +10,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/strings.hpp"
+
 namespace cppbx::proxy {
 namespace {
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using cppbx::to_lower;
 
 boost::asio::ip::address unmapped(const boost::asio::ip::address& address) {
   if (address.is_v6() && address.to_v6().is_v4_mapped()) {
@@ -55,7 +52,7 @@ bool AclRule::matches(const boost::asio::ip::address& raw) const {
 
 std::optional<AclRule> parse_acl_rule(std::string_view text, std::string& error) {
   auto space = text.find(' ');
-  std::string action = lowercase(text.substr(0, space));
+  std::string action = to_lower(text.substr(0, space));
   std::string_view target = space == std::string_view::npos ? "" : text.substr(space + 1);
   while (!target.empty() && target.front() == ' ') target.remove_prefix(1);
   while (!target.empty() && target.back() == ' ') target.remove_suffix(1);
@@ -67,7 +64,7 @@ std::optional<AclRule> parse_acl_rule(std::string_view text, std::string& error)
     error = "rule must start with allow or deny";
     return std::nullopt;
   }
-  if (lowercase(target) == "all") return rule;
+  if (to_lower(target) == "all") return rule;
 
   auto slash = target.find('/');
   std::string host(target.substr(0, slash));
@@ -93,8 +90,8 @@ std::optional<AclRule> parse_acl_rule(std::string_view text, std::string& error)
 AclModule::AclModule(std::vector<AclRule> rules, std::vector<std::string> ua_black_list,
                      std::vector<std::string> ua_white_list)
     : rules_(std::move(rules)) {
-  for (auto& ua : ua_black_list) ua_black_list_.push_back(lowercase(ua));
-  for (auto& ua : ua_white_list) ua_white_list_.push_back(lowercase(ua));
+  for (auto& ua : ua_black_list) ua_black_list_.push_back(to_lower(ua));
+  for (auto& ua : ua_white_list) ua_white_list_.push_back(to_lower(ua));
 }
 
 bool AclModule::address_allowed(const boost::asio::ip::address& address) const {
@@ -105,7 +102,7 @@ bool AclModule::address_allowed(const boost::asio::ip::address& address) const {
 }
 
 bool AclModule::user_agent_allowed(std::string_view user_agent) const {
-  const std::string ua = lowercase(user_agent);
+  const std::string ua = to_lower(user_agent);
   auto found_in = [&](const std::vector<std::string>& list) {
     return std::any_of(list.begin(), list.end(),
                        [&](const std::string& entry) { return ua.find(entry) != std::string::npos; });

@@ -5,19 +5,13 @@
 #include "proxy/proxy_core.hpp"
 
 #include <algorithm>
-#include <cctype>
 
-#include <spdlog/spdlog.h>
+#include "common/strings.hpp"
 
 namespace cppbx::proxy {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-           return std::tolower(x) == std::tolower(y);
-         });
-}
+using cppbx::iequals;
 
 // Option tags of `id` headers that are not in the supported list, joined
 // with ", " (empty when all are understood).

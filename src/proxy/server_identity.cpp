@@ -4,17 +4,13 @@
 #include "proxy/server_identity.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "common/strings.hpp"
 
 namespace cppbx::proxy {
 namespace {
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using cppbx::to_lower;
 
 bool contains(const std::vector<std::string>& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
@@ -25,14 +21,14 @@ bool contains(const std::vector<std::string>& list, std::string_view value) {
 std::string normalize_host(std::string_view host) {
   if (!host.empty() && host.front() == '[') {
     auto close = host.find(']');
-    return lowercase(close == std::string_view::npos ? host : host.substr(0, close + 1));
+    return to_lower(close == std::string_view::npos ? host : host.substr(0, close + 1));
   }
   // A single colon separates a port; several colons mean a bare IPv6 address.
   auto colon = host.find(':');
   if (colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
     host = host.substr(0, colon);
   }
-  return lowercase(host);
+  return to_lower(host);
 }
 
 ServerIdentity::ServerIdentity(std::vector<std::string> realms,
