@@ -254,6 +254,7 @@ def sipp_run(server, csv, workdir, calls, rate, seconds_hint):
 
 def fixed_rate_phase(server, csv, workdir, calls, rate):
     pids = process_tree(server.process.pid)
+    start_rss, start_pss = status_kib(pids, "VmRSS"), pss_kib(pids)
     before = cpu_seconds(pids)
     run = sipp_run(server, csv, workdir, calls, rate, calls / rate)
     pids = process_tree(server.process.pid)
@@ -266,6 +267,8 @@ def fixed_rate_phase(server, csv, workdir, calls, rate):
         "cpu_us_per_reg": (after - before) * 1e6 / run["successful"],
         "cpu_seconds": after - before,
         "response_ms": run["response_ms"],
+        "start_rss_kib": start_rss,
+        "start_pss_kib": start_pss,
         "vm_hwm_kib": status_kib(pids, "VmHWM"),
         "processes": len(pids),
         "ended": time.monotonic(),
@@ -330,6 +333,10 @@ def report(fixed, knees, args):
         f"{ratio(knees['cppbx'], knees['kamailio']):>16s}",
         f"{'CPU per registration':36s}{c['cpu_us_per_reg']:>11.1f} us{k['cpu_us_per_reg']:>11.1f} us"
         f"{ratio(c['cpu_us_per_reg'], k['cpu_us_per_reg']):>16s}",
+        f"{'RSS summed at start, none registered':36s}{c['start_rss_kib'] / 1024:>11.1f} MB{k['start_rss_kib'] / 1024:>11.1f} MB"
+        f"{ratio(c['start_rss_kib'], k['start_rss_kib']):>16s}",
+        f"{'Pss summed at start, none registered':36s}{c['start_pss_kib'] / 1024:>11.1f} MB{k['start_pss_kib'] / 1024:>11.1f} MB"
+        f"{ratio(c['start_pss_kib'], k['start_pss_kib']):>16s}",
         f"{'peak RSS (VmHWM summed), phase 1':36s}{c['vm_hwm_kib'] / 1024:>11.1f} MB{k['vm_hwm_kib'] / 1024:>11.1f} MB"
         f"{ratio(c['vm_hwm_kib'], k['vm_hwm_kib']):>16s}",
         f"{'RSS summed, quiet, users registered':36s}{c['vm_rss_kib'] / 1024:>11.1f} MB{k['vm_rss_kib'] / 1024:>11.1f} MB"
