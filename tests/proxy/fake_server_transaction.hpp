@@ -1,0 +1,75 @@
+// A server transaction that records what the module under test answers,
+// shared by the tests of the proxy layer.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sip/parser.hpp"
+#include "transaction/transaction_layer.hpp"
+
+namespace cppbx::proxy::testing {
+
+struct RecordedResponse {
+  int code = 0;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  std::vector<std::string> values(std::string_view name) const {
+    std::vector<std::string> out;
+    for (const auto& [n, v] : headers) {
+      if (n == name) out.push_back(v);
+    }
+    return out;
+  }
+};
+
+class FakeServerTransaction : public transaction::ServerTransaction {
+ public:
+  FakeServerTransaction(sip::Message request, transport::Peer peer)
+      : request_(std::move(request)), peer_(std::move(peer)) {}
+
+  const sip::Message& request() const override { return request_; }
+  const transport::Peer& peer() const override { return peer_; }
+  const transport::LocalEndpoint& local() const override { return local_; }
+  bool respond(const sip::ResponseSpec& spec) override {
+    if (completed_) return false;
+    RecordedResponse response{spec.code, std::string(spec.reason), {}};
+    for (const auto& [name, value] : spec.headers) response.headers.emplace_back(name, value);
+    responses.push_back(std::move(response));
+    completed_ = spec.code >= 200;
+    return true;
+  }
+  bool respond_raw(std::string, int status_code) override {
+    if (completed_) return false;
+    responses.push_back({status_code, "raw", {}});
+    completed_ = status_code >= 200;
+    return true;
+  }
+  void drop() override {
+    dropped = true;
+    completed_ = true;
+  }
+  bool completed() const override { return completed_; }
+  std::string_view local_tag() const override { return "fake-tag"; }
+
+  std::vector<RecordedResponse> responses;
+  bool dropped = false;
+
+ private:
+  sip::Message request_;
+  transport::Peer peer_;
+  transport::LocalEndpoint local_;
+  bool completed_ = false;
+};
+
+// Parses `text` (which must be valid) into a fake transaction from `peer`.
+inline std::shared_ptr<FakeServerTransaction> make_fake_transaction(
+    const std::string& text, transport::Peer peer = {}) {
+  sip::ParseResult parsed = sip::parse_message(text);
+  if (parsed.status != sip::ParseStatus::Ok || !parsed.message) return nullptr;
+  return std::make_shared<FakeServerTransaction>(std::move(*parsed.message), std::move(peer));
+}
+
+}  // namespace cppbx::proxy::testing
