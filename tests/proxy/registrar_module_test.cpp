@@ -10,6 +10,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "fake_server_transaction.hpp"
 #include "location/memory_locator.hpp"
 #include "sip/parser.hpp"
 
@@ -18,53 +19,8 @@ namespace {
 
 using location::Binding;
 
-struct RecordedResponse {
-  int code = 0;
-  std::string reason;
-  std::vector<std::pair<std::string, std::string>> headers;
-
-  std::vector<std::string> values(std::string_view name) const {
-    std::vector<std::string> out;
-    for (const auto& [n, v] : headers) {
-      if (n == name) out.push_back(v);
-    }
-    return out;
-  }
-};
-
-class FakeServerTransaction : public transaction::ServerTransaction {
- public:
-  FakeServerTransaction(sip::Message request, transport::Peer peer)
-      : request_(std::move(request)), peer_(std::move(peer)) {}
-
-  const sip::Message& request() const override { return request_; }
-  const transport::Peer& peer() const override { return peer_; }
-  const transport::LocalEndpoint& local() const override { return local_; }
-  bool respond(const sip::ResponseSpec& spec) override {
-    if (completed_) return false;
-    RecordedResponse response{spec.code, std::string(spec.reason), {}};
-    for (const auto& [name, value] : spec.headers) response.headers.emplace_back(name, value);
-    responses.push_back(std::move(response));
-    completed_ = spec.code >= 200;
-    return true;
-  }
-  bool respond_raw(std::string, int status_code) override {
-    responses.push_back({status_code, "raw", {}});
-    completed_ = status_code >= 200;
-    return true;
-  }
-  void drop() override { completed_ = true; }
-  bool completed() const override { return completed_; }
-  std::string_view local_tag() const override { return "registrar-test-tag"; }
-
-  std::vector<RecordedResponse> responses;
-
- private:
-  sip::Message request_;
-  transport::Peer peer_;
-  transport::LocalEndpoint local_;
-  bool completed_ = false;
-};
+using testing::FakeServerTransaction;
+using testing::RecordedResponse;
 
 // A REGISTER as a phone would send it; tests change what they need.
 struct Register {
