@@ -18,4 +18,4 @@ fi
 for tool in sipp /usr/sbin/kamailio; do
   command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
 done
-exec /usr/bin/python3 "$root/bench/registrar/bench.py" "$binary" "$@"
+exec /usr/bin/python3 -B "$root/bench/registrar/bench.py" "$binary" "$@"
