@@ -47,8 +47,12 @@ Md5Fallback::Md5Fallback(Options options, SecondsClock clock)
 
 std::array<uint64_t, 2> Md5Fallback::keys(const ClientIdentity& client) const {
   uint64_t by_call = combine(combine(mix(seed_ ^ 1), client.address), client.call_id);
-  uint64_t by_user = combine(combine(combine(mix(seed_ ^ 2), client.address), client.from_user),
-                             client.method);
+  uint64_t by_user = mix(seed_ ^ 2);
+  for (std::string_view piece : {client.address, client.from_user, client.method,
+                                 client.contact_host}) {
+    by_user = combine(by_user, piece);
+  }
+  by_user = mix(by_user ^ client.contact_port);
   return {by_call, by_user};
 }
 

@@ -5,8 +5,12 @@
 // A client is known by two keys, both bound to its source address so that no
 // one elsewhere can narrow someone else's offer:
 //   - source address + Call-ID (the same registration or dialog), and
-//   - source address + From user + method (a client that gives up and starts
-//     again with a new Call-ID).
+//   - source address + From user + method + the host:port of its Contact (a
+//     client that gives up and starts again with a new Call-ID). The Contact
+//     address tells devices apart that share one public address and one
+//     account (phones behind a NAT, a probe that never answers): without it
+//     one of them would cost the others SHA-256. It is where the client
+//     listens, so it survives a restart, unlike the source port.
 // Life cycle of a key: a full offer sent to a request without credentials
 // leaves it Challenged; credentials that use an offered algorithm erase that
 // (the client could answer); a request that comes back without credentials
@@ -43,6 +47,8 @@ struct ClientIdentity {
   std::string_view call_id;
   std::string_view from_user;
   std::string_view method;
+  std::string_view contact_host;  // of the first Contact; empty when none
+  uint16_t contact_port = 0;
 };
 
 class Md5Fallback {

@@ -125,8 +125,16 @@ struct Attempt {
   bool is_register() const { return request().method() == sip::Method::Register; }
 
   auth::ClientIdentity client() const {
-    return {source_address, request().call_id(), request().from().uri.user,
-            request().method_text()};
+    auth::ClientIdentity identity{source_address, request().call_id(),
+                                  request().from().uri.user, request().method_text(), {}, 0};
+    if (const sip::Header* contact = request().find(sip::HeaderId::Contact)) {
+      auto entries = sip::parse_contacts(contact->value);
+      if (entries && !entries->empty() && !entries->front().star) {
+        identity.contact_host = entries->front().address.uri.host;
+        identity.contact_port = entries->front().address.uri.port;
+      }
+    }
+    return identity;
   }
   void log_narrowed(std::string_view reason) const {
     spdlog::info("auth offer narrowed to MD5: realm={} method={} source={} reason={}",

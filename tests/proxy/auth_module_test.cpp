@@ -34,8 +34,9 @@ struct Recorded {
 // Records what the module answers; thread-safe like the real one.
 class RecordingTransaction final : public transaction::ServerTransaction {
  public:
-  explicit RecordingTransaction(sip::Message request) : request_(std::move(request)) {
-    peer_.address = boost::asio::ip::make_address("192.0.2.10");
+  explicit RecordingTransaction(sip::Message request, std::string_view address = "192.0.2.10")
+      : request_(std::move(request)) {
+    peer_.address = boost::asio::ip::make_address(address);
     peer_.port = 5060;
   }
   const sip::Message& request() const override { return request_; }
@@ -175,6 +176,7 @@ class AuthModuleTest : public ::testing::Test {
   std::shared_ptr<const ServerIdentity> identity = std::make_shared<ServerIdentity>(
       std::vector<std::string>{"example.com"}, std::vector<std::string>{"127.0.0.1"}, "cppbx");
   std::unique_ptr<AuthModule> module;
+  std::string peer_address = "192.0.2.10";
 
   void make_module() {
     module = std::make_unique<AuthModule>(backend, identity, config, "test-secret",
@@ -186,7 +188,8 @@ class AuthModuleTest : public ::testing::Test {
     auto parsed = sip::parse_message(text);
     EXPECT_EQ(parsed.status, sip::ParseStatus::Ok) << parsed.reason << "\n" << text;
     Outcome outcome;
-    outcome.transaction = std::make_shared<RecordingTransaction>(std::move(*parsed.message));
+    outcome.transaction =
+        std::make_shared<RecordingTransaction>(std::move(*parsed.message), peer_address);
     outcome.context = std::make_shared<RequestContext>();
     outcome.context->transaction = outcome.transaction;
     module->handle(outcome.context, [&outcome](RequestContextPtr) { outcome.next_called = true; });
@@ -470,6 +473,283 @@ TEST_F(AuthModuleTest, AsynchronousBackendAnswerResumesThePipeline) {
   ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_EQ(future.get(), "alice");
 }
+
+// ---------------------------------------------------------------------------
+// Per-client offer: MD5 alone for listed User-Agents and for clients that
+// could not answer the full offer; credentials without `algorithm` mean MD5.
+
+constexpr std::string_view kOldBaresip = "User-Agent: baresip v1.0.0 (x86_64/Linux)";
+
+std::string with_call_id(std::string text, std::string_view call_id) {
+  const std::string old_line = "Call-ID: call-1@192.0.2.10";
+  text.replace(text.find(old_line), old_line.size(), "Call-ID: " + std::string(call_id));
+  return text;
+}
+
+std::string joined(std::initializer_list<std::string_view> lines) {
+  std::string text;
+  for (std::string_view line : lines) {
+    if (line.empty()) continue;
+    if (!text.empty()) text += "\r\n";
+    text += line;
+  }
+  return text;
+}
+
+std::vector<std::string> algorithms_of(const std::vector<std::string>& challenges) {
+  std::vector<std::string> names;
+  for (const auto& challenge : challenges) names.push_back(param_of(challenge, "algorithm"));
+  return names;
+}
+
+const std::vector<std::string> kFull = {"SHA-256", "MD5"};
+const std::vector<std::string> kMd5 = {"MD5"};
+
+class AuthOfferTest : public AuthModuleTest {
+ protected:
+  // A REGISTER without credentials; the algorithms of the 401's challenges.
+  std::vector<std::string> offered_to(std::string_view extra = "",
+                                      std::string_view call_id = "call-1@192.0.2.10",
+                                      int cseq = 1) {
+    auto outcome = run(with_call_id(
+        request_text("REGISTER", "sip:example.com", "sip:alice@example.com", extra, cseq),
+        call_id));
+    auto response = outcome.response();
+    EXPECT_TRUE(response && response->code == 401);
+    if (!response) return {};
+    last_challenges = response->values("WWW-Authenticate");
+    return algorithms_of(last_challenges);
+  }
+  std::string last_challenge(std::string_view algorithm) const {
+    for (const auto& value : last_challenges) {
+      if (param_of(value, "algorithm") == algorithm) return value;
+    }
+    return {};
+  }
+  Outcome answer(std::string_view algorithm, std::string_view extra = "", int cseq = 2) {
+    std::string header = authorization("Authorization", last_challenge(algorithm), "REGISTER",
+                                       "alice", "wonderland", "sip:example.com");
+    return run(request_text("REGISTER", "sip:example.com", "sip:alice@example.com",
+                            joined({extra, header}), cseq));
+  }
+  std::vector<std::string> last_challenges;
+
+  // Requests that follow come from another address: another client, so
+  // what the fallback remembers about earlier ones does not apply.
+  void another_client() { peer_address = "203.0.113." + std::to_string(++clients_); }
+  int clients_ = 0;
+};
+
+TEST_F(AuthOfferTest, OldBaresipIsChallengedWithMd5AloneAndRegisters) {
+  EXPECT_EQ(offered_to(kOldBaresip), kMd5);
+  auto accepted = answer("MD5", kOldBaresip);
+  EXPECT_TRUE(accepted.next_called);
+  ASSERT_TRUE(accepted.context->authenticated_user);
+  EXPECT_EQ(accepted.context->authenticated_user->username, "alice");
+}
+
+TEST_F(AuthOfferTest, DefaultListCoversOldPjsipAndMicroSipButNotNewerVersions) {
+  EXPECT_EQ(offered_to("User-Agent: PJSUA v2.10 Linux-5.10/x86_64/glibc-2.31", "c1"), kMd5);
+  EXPECT_EQ(offered_to("User-Agent: MicroSIP/3.21.3", "c2"), kMd5);
+  EXPECT_EQ(offered_to("User-Agent: baresip v3.14.0 (x86_64/Linux)", "c3"), kFull);
+  another_client();
+  EXPECT_EQ(offered_to("User-Agent: PJSUA v2.14.1 Linux", "c4"), kFull);
+  another_client();
+  EXPECT_EQ(offered_to("User-Agent: Linphone/5.1.2 (belle-sip/5.1.0)", "c5"), kFull);
+  another_client();
+  EXPECT_EQ(offered_to("", "c6"), kFull);
+}
+
+TEST_F(AuthOfferTest, InviteFromAListedClientGetsOneMd5ProxyChallenge) {
+  auto outcome = run(request_text("INVITE", "sip:bob@example.com", "sip:bob@example.com",
+                                  "User-Agent: MicroSIP/3.19.0"));
+  ASSERT_TRUE(outcome.response());
+  EXPECT_EQ(outcome.response()->code, 407);
+  EXPECT_EQ(algorithms_of(outcome.response()->values("Proxy-Authenticate")), kMd5);
+}
+
+TEST_F(AuthOfferTest, ConfiguredListReplacesTheDefaultAndEmptyTurnsItOff) {
+  config.auth_md5_only_user_agents = {"OldPhone<2"};
+  make_module();
+  EXPECT_EQ(offered_to("User-Agent: oldphone/1.9", "c1"), kMd5);
+  EXPECT_EQ(offered_to("User-Agent: OldPhone/2.0", "c2"), kFull);
+  another_client();
+  EXPECT_EQ(offered_to(kOldBaresip, "c3"), kFull);
+  config.auth_md5_only_user_agents.clear();
+  config.auth_md5_fallback = false;
+  make_module();
+  EXPECT_EQ(offered_to(kOldBaresip, "c4"), kFull);
+}
+
+TEST_F(AuthOfferTest, NothingIsNarrowedWhenTheOfferHasNoMd5OrOnlyMd5) {
+  config.auth_algorithms = {"SHA-256"};
+  make_module();
+  EXPECT_EQ(offered_to(kOldBaresip), std::vector<std::string>{"SHA-256"});
+  EXPECT_EQ(offered_to(kOldBaresip), std::vector<std::string>{"SHA-256"});  // unanswered
+  config.auth_algorithms = {"SHA-512-256", "SHA-256", "MD5"};
+  make_module();
+  EXPECT_EQ(offered_to(kOldBaresip, "c2"), kMd5);
+}
+
+TEST_F(AuthOfferTest, ListedClientWithStaleNonceIsRechallengedWithMd5Alone) {
+  offered_to(kOldBaresip);
+  now += config.nonce_lifetime_seconds + 1;
+  auto stale = answer("MD5", kOldBaresip);
+  ASSERT_TRUE(stale.response());
+  EXPECT_EQ(stale.response()->code, 401);
+  auto challenges = stale.response()->values("WWW-Authenticate");
+  EXPECT_EQ(algorithms_of(challenges), kMd5);
+  EXPECT_EQ(param_of(challenges.at(0), "stale"), "true");
+}
+
+TEST_F(AuthOfferTest, TheOfferIsDecidedWithoutLookingAnyoneUp) {
+  auto scripted = std::make_shared<ScriptedBackend>(users::LookupResult::not_found());
+  backend = scripted;
+  make_module();
+  EXPECT_EQ(offered_to(kOldBaresip, "c1"), kMd5);
+  EXPECT_EQ(offered_to("", "c2"), kFull);
+  EXPECT_EQ(offered_to("", "c2"), kMd5);  // unanswered
+  EXPECT_EQ(scripted->lookups, 0);
+}
+
+TEST_F(AuthOfferTest, ClientThatComesBackWithoutAnsweringGetsMd5AloneFromThenOn) {
+  EXPECT_EQ(offered_to("", "call-1@192.0.2.10", 1), kFull);
+  EXPECT_EQ(offered_to("", "call-1@192.0.2.10", 2), kMd5);
+  EXPECT_EQ(offered_to("", "call-1@192.0.2.10", 3), kMd5);
+  EXPECT_TRUE(answer("MD5", "", 4).next_called);
+  // A refresh an hour minus a second later is still narrowed (and renewed).
+  now += 3599;
+  EXPECT_EQ(offered_to("", "call-1@192.0.2.10", 5), kMd5);
+  now += 3600;
+  EXPECT_EQ(offered_to("", "call-1@192.0.2.10", 6), kFull) << "entries expire after an hour";
+}
+
+TEST_F(AuthOfferTest, RestartWithANewCallIdIsRecognisedByUserAndDevice) {
+  EXPECT_EQ(offered_to("", "first-run"), kFull);
+  EXPECT_EQ(offered_to("", "second-run"), kMd5);
+}
+
+TEST_F(AuthOfferTest, OtherAddressOrOtherDeviceKeepsTheFullOffer) {
+  EXPECT_EQ(offered_to("", "call-a"), kFull);
+  peer_address = "192.0.2.77";
+  EXPECT_EQ(offered_to("", "call-a"), kFull) << "same Call-ID from elsewhere";
+  peer_address = "192.0.2.10";
+  // Same account and public address, but another device (its own Contact).
+  std::string text = with_call_id(
+      request_text("REGISTER", "sip:example.com", "sip:alice@example.com", "", 1), "call-c");
+  text.replace(text.find("alice@192.0.2.10:5060"), 21, "alice@10.0.0.8:5062");
+  auto other_device = run(text);
+  ASSERT_TRUE(other_device.response());
+  EXPECT_EQ(algorithms_of(other_device.response()->values("WWW-Authenticate")), kFull);
+}
+
+TEST_F(AuthOfferTest, ClientThatAnswersKeepsTheFullOfferOnItsNextChallenge) {
+  EXPECT_EQ(offered_to("", "call-1@192.0.2.10", 1), kFull);
+  EXPECT_TRUE(answer("SHA-256", "", 2).next_called);
+  // Refreshes that start without credentials are challenged in full again.
+  EXPECT_EQ(offered_to("", "call-1@192.0.2.10", 3), kFull);
+  EXPECT_TRUE(answer("MD5", "", 4).next_called);  // choosing MD5 from a full offer is fine too
+  EXPECT_EQ(offered_to("", "call-1@192.0.2.10", 5), kFull);
+}
+
+TEST_F(AuthOfferTest, WrongPasswordStillCountsAsAnAnswer) {
+  offered_to();
+  std::string header = authorization("Authorization", last_challenge("SHA-256"), "REGISTER",
+                                     "alice", "guess", "sip:example.com");
+  auto refused = run(request_text("REGISTER", "sip:example.com", "sip:alice@example.com", header, 2));
+  EXPECT_EQ(refused.response()->code, 403);
+  EXPECT_EQ(offered_to("", "call-1@192.0.2.10", 3), kFull);
+}
+
+TEST_F(AuthOfferTest, AnswerWithAnAlgorithmWeDidNotOfferNarrowsAtOnce) {
+  offered_to();
+  std::string header = authorization("Authorization", last_challenge("SHA-256"), "REGISTER",
+                                     "alice", "wonderland", "sip:example.com");
+  header.replace(header.find("algorithm=SHA-256"), 17, "algorithm=SHA-512-256");
+  auto outcome = run(request_text("REGISTER", "sip:example.com", "sip:alice@example.com", header, 2));
+  ASSERT_TRUE(outcome.response());
+  EXPECT_EQ(outcome.response()->code, 401);
+  EXPECT_EQ(algorithms_of(outcome.response()->values("WWW-Authenticate")), kMd5);
+  EXPECT_EQ(offered_to("", "call-1@192.0.2.10", 3), kMd5);
+}
+
+TEST_F(AuthOfferTest, CredentialsForAnotherRealmCountAsNotAnswering) {
+  offered_to();
+  std::string header = authorization("Authorization", last_challenge("SHA-256"), "REGISTER",
+                                     "alice", "wonderland", "sip:example.com");
+  header.replace(header.find("realm=\"example.com\""), 19, "realm=\"elsewhere.net\"");
+  auto outcome = run(request_text("REGISTER", "sip:example.com", "sip:alice@example.com", header, 2));
+  EXPECT_EQ(algorithms_of(outcome.response()->values("WWW-Authenticate")), kMd5);
+}
+
+TEST_F(AuthOfferTest, StoredMd5Ha1IsRememberedForTheNextChallenges) {
+  users::SipUser dave;
+  dave.username = "alice";
+  dave.ha1_md5 = auth::compute_ha1(auth::DigestAlgorithm::Md5, "alice", "example.com", "wonderland");
+  backend = std::make_shared<users::MemoryBackend>(std::vector<users::SipUser>{dave});
+  make_module();
+  offered_to();
+  auto cannot_verify = answer("SHA-256");
+  EXPECT_EQ(algorithms_of(cannot_verify.response()->values("WWW-Authenticate")), kMd5);
+  EXPECT_EQ(offered_to("", "call-1@192.0.2.10", 3), kMd5);
+}
+
+TEST_F(AuthOfferTest, AdaptiveFallbackCanBeTurnedOff) {
+  config.auth_md5_fallback = false;
+  make_module();
+  EXPECT_EQ(offered_to(), kFull);
+  EXPECT_EQ(offered_to(), kFull);
+  EXPECT_EQ(offered_to(kOldBaresip), kMd5) << "the User-Agent list still applies";
+}
+
+TEST_F(AuthOfferTest, FloodOfUnansweredChallengesStaysBounded) {
+  // Each source sends one REGISTER and never answers: a pending entry each.
+  for (int i = 0; i < 3000; ++i) {
+    peer_address = "198.51." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+    EXPECT_EQ(offered_to("", "flood-" + std::to_string(i)).size(), 2u);
+  }
+  // Nothing about this module's memory is public; the bound is checked in
+  // tests/auth/md5_fallback_test.cpp. Here: an honest client is unaffected.
+  peer_address = "192.0.2.10";
+  EXPECT_EQ(offered_to("", "honest"), kFull);
+}
+
+TEST_F(AuthOfferTest, CredentialsWithoutAlgorithmMeanMd5AndUseTheSharedNonce) {
+  offered_to();
+  std::string sha = last_challenge("SHA-256");
+  std::string md5 = last_challenge("MD5");
+  ASSERT_EQ(param_of(sha, "nonce"), param_of(md5, "nonce")) << "one nonce for every algorithm";
+  std::string header = authorization("Authorization", md5, "REGISTER", "alice", "wonderland",
+                                     "sip:example.com");
+  header.replace(header.find(", algorithm=MD5"), 15, "");
+  ASSERT_EQ(header.find("algorithm"), std::string::npos);
+  auto accepted = run(request_text("REGISTER", "sip:example.com", "sip:alice@example.com", header, 2));
+  EXPECT_TRUE(accepted.next_called);
+  ASSERT_TRUE(accepted.context->authenticated_user);
+  EXPECT_EQ(accepted.context->authenticated_user->username, "alice");
+}
+
+TEST_F(AuthOfferTest, CredentialsWithoutAlgorithmAreNotAcceptedWhenMd5IsNotOffered) {
+  config.auth_algorithms = {"SHA-256"};
+  make_module();
+  offered_to();
+  // An MD5 response computed on our SHA-256 nonce, without algorithm.
+  std::string challenge = last_challenge("SHA-256");
+  std::string nonce = param_of(challenge, "nonce");
+  std::string ha1 = auth::compute_ha1(auth::DigestAlgorithm::Md5, "alice", "example.com", "wonderland");
+  std::string response = auth::compute_response(
+      auth::DigestAlgorithm::Md5, {ha1, nonce, "REGISTER", "sip:example.com", "auth", "00000001", "c0ffee"});
+  std::string header = "Authorization: Digest username=\"alice\", realm=\"example.com\", nonce=\"" +
+                       nonce + "\", uri=\"sip:example.com\", response=\"" + response +
+                       "\", cnonce=\"c0ffee\", qop=auth, nc=00000001";
+  auto outcome = run(request_text("REGISTER", "sip:example.com", "sip:alice@example.com", header, 2));
+  EXPECT_FALSE(outcome.next_called);
+  ASSERT_TRUE(outcome.response());
+  EXPECT_EQ(outcome.response()->code, 401);
+  EXPECT_EQ(algorithms_of(outcome.response()->values("WWW-Authenticate")),
+            std::vector<std::string>{"SHA-256"});
+}
+
 
 }  // namespace
 }  // namespace cppbx::proxy
