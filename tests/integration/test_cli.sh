@@ -1,3 +1,3 @@
 #!/bin/bash
 # ctest entry: bash test_cli.sh /path/to/cppbx
-exec /usr/bin/python3 "$(dirname "$0")/test_cli.py" "$@"
+exec /usr/bin/python3 -B "$(dirname "$0")/test_cli.py" "$@"

@@ -52,6 +52,23 @@ def cases(server):
         eventually(server, "3002", "bravo-pass", 403)
         check(server.alive(), "cppbx died on SIGHUP")
 
+    def sighup_keeps_registrations():
+        # 3001 registered in initial_users and again in sighup_reload's polls;
+        # a reload swaps the user backends only, never the bindings.
+        client = h.UdpClient(server.port)
+        try:
+            before = h.SipUser(client, "3001", "alpha-pass").query()
+            check(before, "3001 has no binding before the SIGHUP")
+            reloads = server.log_text().count("SIGHUP")
+            server.reload()
+            check(h.poll(lambda: server.log_text().count("SIGHUP") > reloads, 10, interval=0.1),
+                  "the SIGHUP was not logged")
+            after = h.SipUser(client, "3001", "alpha-pass").query()
+            check([h.contact_uri(c) for c in after] == [h.contact_uri(c) for c in before],
+                  f"bindings changed across SIGHUP: {before} -> {after}")
+        finally:
+            client.close()
+
     def changed_password():
         rewrite(server, "3001:new-alpha\n3003:charlie-pass\n", bump=4)
         server.reload()
@@ -76,6 +93,7 @@ def cases(server):
     return [
         ("users from users.txt register", initial_users),
         ("SIGHUP: added user registers, removed user gets 403", sighup_reload),
+        ("SIGHUP keeps registrations", sighup_keeps_registrations),
         ("SIGHUP: changed password takes effect", changed_password),
         ("file change picked up without a signal", file_change_without_signal),
         ("malformed line skipped, others kept", malformed_line_skipped),
