@@ -14,7 +14,7 @@ build_packages=(
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
-  sip-tester baresip-core
+  sip-tester baresip-core linphone-cli
 )
 
 wanted=("${build_packages[@]}")
