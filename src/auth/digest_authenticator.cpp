@@ -129,15 +129,16 @@ Precheck DigestAuthenticator::precheck(const DigestCredentials& c) const {
     result.verdict = Verdict::UnsupportedAlgorithm;
     return result;
   }
-  if (!c.qop.empty()) {
-    if (!iequals(c.qop, "auth")) {
-      result.verdict = Verdict::UnsupportedQop;
-      return result;
-    }
-    auto nc = parse_nonce_count(c.nc);
-    if (!nc || c.cnonce.empty()) return result;  // Malformed
-    result.nc = *nc;
+  // Every challenge offers qop="auth" (RFC 7616 3.3), so an answer without
+  // qop (RFC 2069 style) would skip the cnonce and nonce-count protection:
+  // it is re-challenged like any qop we do not support.
+  if (!iequals(c.qop, "auth")) {
+    result.verdict = Verdict::UnsupportedQop;
+    return result;
   }
+  auto nc = parse_nonce_count(c.nc);
+  if (!nc || c.cnonce.empty()) return result;  // Malformed
+  result.nc = *nc;
   if (c.response.size() != hex_digest_length(result.algorithm)) return result;
   result.nonce = issuer_.check(c.nonce);
   // An opaque from elsewhere means the nonce is not one of our challenges.

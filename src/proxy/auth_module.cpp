@@ -12,11 +12,23 @@
 
 #include "auth/md5_fallback.hpp"
 #include "auth/user_agent_list.hpp"
+#include "common/strings.hpp"
 #include "sip/headers.hpp"
 
 namespace cppbx::proxy {
 
 namespace {
+
+// RFC 2617 3.2.2.5 / RFC 7616 3.4.6: the digest-uri must name the request's
+// target, or a response captured for one URI could be replayed at another.
+// Compared as URIs (scheme, user, host case-insensitively, port), not as
+// text, because phones differ in parameters and escaping.
+bool digest_uri_matches(std::string_view digest_uri, const sip::Uri& request_uri) {
+  auto uri = sip::parse_uri(digest_uri);
+  if (!uri || uri->scheme != request_uri.scheme) return false;
+  return uri->user == request_uri.user && iequals(uri->host, request_uri.host) &&
+         uri->port == request_uri.port;
+}
 
 bool offers_md5_and_more(const std::vector<auth::DigestAlgorithm>& algorithms) {
   bool md5 = std::find(algorithms.begin(), algorithms.end(), auth::DigestAlgorithm::Md5) !=
@@ -50,15 +62,6 @@ struct AuthModule::Shared {
 };
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 auth::DigestAuthenticator::Options authenticator_options(const config::ProxyConfig& config,
                                                          std::string secret) {
@@ -176,7 +179,18 @@ struct Attempt {
     context->transaction->respond(spec);
   }
 
-  // Unknown user and wrong password look the same from outside.
+  // Unknown user and wrong password look the same from outside, in time too:
+  // a refusal without a password to check still computes a digest.
+  void spend_digest_work() const {
+    std::string ha1 = auth::compute_ha1(checked.algorithm, credentials.username, context->realm,
+                                        "not-a-password");
+    std::string response = auth::compute_response(
+        checked.algorithm, {ha1, credentials.nonce, request().method_text(), credentials.uri,
+                            credentials.qop, credentials.nc, credentials.cnonce});
+    volatile char sink = response.empty() ? 0 : response[0];
+    (void)sink;
+  }
+
   void refuse_credentials(std::string_view reason) const {
     if (shared->ensure_user) {
       log("dropped", reason);
@@ -223,8 +237,8 @@ void Attempt::narrow(std::string_view reason) {
 
 void Attempt::challenge_without_credentials() {
   decide_offer(true);
-  spdlog::debug("auth challenge: realm={} method={} source={}", context->realm,
-                request().method_text(), context->peer().to_string());
+  spdlog::info("auth challenged: realm={} method={} source={} reason=no credentials",
+               context->realm, request().method_text(), context->peer().to_string());
   if (!md5_only && shared->fallback) shared->fallback->challenged(client());
   challenge_offer(false);
 }
@@ -233,12 +247,14 @@ void Attempt::on_lookup(users::LookupResult result) {
   switch (result.outcome) {
     case users::LookupOutcome::Found:
       if (!users::realm_matches(result.user.realm, context->realm)) {
+        spend_digest_work();
         refuse_credentials("user belongs to another realm");
         return;
       }
       on_user(std::move(result.user));
       return;
     case users::LookupOutcome::NotFound:
+      spend_digest_work();
       refuse_credentials("unknown user");
       return;
     case users::LookupOutcome::Denied: {
@@ -350,6 +366,11 @@ void AuthModule::handle(RequestContextPtr context, Next next) {
     case auth::Verdict::Ok:
       // It answered an offered algorithm: whatever it was challenged with, it coped.
       if (shared_->fallback) shared_->fallback->answered(attempt->client());
+      if (!digest_uri_matches(attempt->credentials.uri, request.request_uri())) {
+        attempt->log("rejected", "digest uri does not match the Request-URI");
+        attempt->respond(400, "Digest URI Mismatch");
+        return;
+      }
       break;
     case auth::Verdict::UnsupportedAlgorithm:
       attempt->log("re-challenged", auth::verdict_name(attempt->checked.verdict));

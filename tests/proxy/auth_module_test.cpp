@@ -272,6 +272,43 @@ TEST_F(AuthModuleTest, CorrectSha256CredentialsPass) {
   EXPECT_EQ(outcome.context->authenticated_user->username, "alice");
 }
 
+TEST_F(AuthModuleTest, DigestUriMustNameTheRequestUri) {
+  std::string challenge = register_challenge("SHA-256");
+  auto elsewhere = run(request_text(
+      "REGISTER", "sip:example.com", "sip:alice@example.com",
+      authorization("Authorization", challenge, "REGISTER", "alice", "wonderland",
+                    "sip:totally-different.example"),
+      2));
+  EXPECT_FALSE(elsewhere.next_called);
+  ASSERT_TRUE(elsewhere.response());
+  EXPECT_EQ(elsewhere.response()->code, 400);
+
+  // Same target written differently (case of the host, parameters) is fine.
+  challenge = register_challenge("SHA-256");
+  auto same = run(request_text(
+      "REGISTER", "sip:example.com", "sip:alice@example.com",
+      authorization("Authorization", challenge, "REGISTER", "alice", "wonderland",
+                    "sip:EXAMPLE.com;transport=udp"),
+      3));
+  EXPECT_TRUE(same.next_called);
+}
+
+TEST_F(AuthModuleTest, AnswerWithoutQopIsRechallengedNotAccepted) {
+  std::string challenge = register_challenge("MD5");
+  std::string realm = param_of(challenge, "realm");
+  std::string nonce = param_of(challenge, "nonce");
+  std::string ha1 = auth::compute_ha1(auth::DigestAlgorithm::Md5, "alice", realm, "wonderland");
+  std::string response = auth::compute_response(
+      auth::DigestAlgorithm::Md5, {ha1, nonce, "REGISTER", "sip:example.com", "", "", ""});
+  std::string header = "Authorization: Digest username=\"alice\", realm=\"" + realm +
+                       "\", nonce=\"" + nonce + "\", uri=\"sip:example.com\", response=\"" +
+                       response + "\"";
+  auto outcome = run(request_text("REGISTER", "sip:example.com", "sip:alice@example.com", header, 2));
+  EXPECT_FALSE(outcome.next_called);
+  ASSERT_TRUE(outcome.response());
+  EXPECT_EQ(outcome.response()->code, 401);
+}
+
 TEST_F(AuthModuleTest, WrongPasswordAndUnknownUserLookIdentical) {
   auto wrong = register_as("alice", "guess");
   auto unknown = register_as("mallory", "guess");
