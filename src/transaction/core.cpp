@@ -1,7 +1,114 @@
-// Responses the transaction layer produces by itself (see core.hpp).
+// Responses the transaction layer produces by itself, the deadline list and
+// the housekeeping timer (see core.hpp).
 #include "transaction/core.hpp"
 
+#include <malloc.h>
+
+#include <algorithm>
+
+#include "transaction/server_transaction.hpp"
+
 namespace cppbx::transaction {
+
+namespace {
+// Freed records are given back to the OS (malloc_trim) once the store runs
+// empty after at least this many expiries: under steady load the memory is
+// reused anyway, after a burst it should not stay in RSS.
+constexpr size_t kTrimAfterExpiries = 10000;
+
+std::chrono::steady_clock::duration housekeeping_interval(const Timers& timers) {
+  // A quarter of T1, 1 to 100 ms: Timer J (64*T1) ends at most that late.
+  return std::clamp<std::chrono::steady_clock::duration>(timers.t1 / 4, std::chrono::milliseconds(1),
+                                                         std::chrono::milliseconds(100));
+}
+}  // namespace
+
+void DeadlineList::push_back(DeadlineLink& link, std::chrono::steady_clock::time_point deadline) {
+  std::lock_guard lock(mutex_);
+  if (link.linked) return;
+  link.deadline = deadline;
+  link.prev = tail_;
+  link.next = nullptr;
+  if (tail_ != nullptr) {
+    tail_->next = &link;
+  } else {
+    head_ = &link;
+  }
+  tail_ = &link;
+  link.linked = true;
+}
+
+void DeadlineList::remove(DeadlineLink& link) {
+  std::lock_guard lock(mutex_);
+  if (!link.linked) return;
+  (link.prev != nullptr ? link.prev->next : head_) = link.next;
+  (link.next != nullptr ? link.next->prev : tail_) = link.prev;
+  link.prev = link.next = nullptr;
+  link.linked = false;
+}
+
+std::vector<std::shared_ptr<ServerTx>> DeadlineList::pop_expired(std::chrono::steady_clock::time_point now) {
+  std::vector<std::shared_ptr<ServerTx>> expired;
+  std::lock_guard lock(mutex_);
+  while (head_ != nullptr && head_->deadline <= now) {
+    DeadlineLink* link = head_;
+    head_ = link->next;
+    (head_ != nullptr ? head_->prev : tail_) = nullptr;
+    link->prev = link->next = nullptr;
+    link->linked = false;
+    // A transaction being destroyed unlinks itself in its destructor, after
+    // its last owner left: lock() then yields nothing.
+    if (auto tx = link->owner->weak_from_this().lock()) expired.push_back(std::move(tx));
+  }
+  return expired;
+}
+
+bool DeadlineList::empty() const {
+  std::lock_guard lock(mutex_);
+  return head_ == nullptr;
+}
+
+void Core::schedule_housekeeping() {
+  // seq_cst: either this load sees the timer armed, or housekeep()'s check
+  // that follows clearing the flag sees what the caller just added.
+  if (housekeeping_armed_.load()) return;
+  std::lock_guard lock(housekeeping_mutex_);
+  if (!housekeeping_armed_.load()) arm_housekeeping_locked();
+}
+
+void Core::stop_housekeeping() {
+  std::lock_guard lock(housekeeping_mutex_);
+  housekeeping_stopped_ = true;
+  housekeeping_timer.cancel();
+}
+
+void Core::arm_housekeeping_locked() {
+  if (housekeeping_stopped_) return;
+  housekeeping_armed_.store(true);
+  housekeeping_timer.expires_after(housekeeping_interval(options.timers));
+  housekeeping_timer.async_wait([weak = weak_from_this()](const boost::system::error_code& error) {
+    auto core = weak.lock();
+    if (!core || error == boost::asio::error::operation_aborted) return;
+    core->housekeep();
+  });
+}
+
+void Core::housekeep() {
+  housekeeping_armed_.store(false);
+  auto now = std::chrono::steady_clock::now();
+  size_t expired = completed.expire(now);
+  for (auto& tx : deadlines.pop_expired(now)) tx->on_deadline();
+  expired_since_trim_ += expired;
+  bool idle = completed.size() == 0 && deadlines.empty();
+  if (idle && expired_since_trim_ >= kTrimAfterExpiries) {
+    expired_since_trim_ = 0;
+    malloc_trim(0);
+  }
+  if (!idle) {
+    std::lock_guard lock(housekeeping_mutex_);
+    if (!housekeeping_armed_.load()) arm_housekeeping_locked();
+  }
+}
 
 std::string Core::build_own_response(const sip::Message& request, const transport::Peer& source, int code,
                                       std::string_view reason, std::string_view to_tag,

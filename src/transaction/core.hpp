@@ -2,16 +2,27 @@
 // hold a shared_ptr to it, so timers that fire after the layer object is gone
 // still find valid tables; the layer's destructor clears the tables, which
 // breaks the reference cycle.
+//
+// Non-INVITE server transactions use no Asio timer of their own: every one of
+// them has the same deadline length (64*T1), so a FIFO list (DeadlineList)
+// and one housekeeping timer per layer serve them all, and once answered over
+// UDP they shrink into a CompletedStore record for Timer J. One timer wake-up
+// per tick replaces a timer arm, a cancel and a posted completion per
+// transaction.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include "transaction/completed_store.hpp"
 #include "transaction/sharded_map.hpp"
 #include "transaction/transaction_layer.hpp"
 
@@ -20,10 +31,37 @@ namespace cppbx::transaction {
 class ServerTx;
 class ClientTx;
 
-struct Core {
+// A place in DeadlineList, embedded in each non-INVITE server transaction.
+struct DeadlineLink {
+  DeadlineLink* prev = nullptr;
+  DeadlineLink* next = nullptr;
+  std::chrono::steady_clock::time_point deadline;
+  ServerTx* owner = nullptr;
+  bool linked = false;
+};
+
+// Non-INVITE server transactions still waiting for their final response, in
+// deadline order (all deadlines are start + 64*T1, so appending keeps the
+// order). Intrusive: linking and unlinking allocate nothing.
+class DeadlineList {
+ public:
+  void push_back(DeadlineLink& link, std::chrono::steady_clock::time_point deadline);
+  void remove(DeadlineLink& link);
+  // Unlinks every entry whose deadline passed; returns the transactions that
+  // are still alive.
+  std::vector<std::shared_ptr<ServerTx>> pop_expired(std::chrono::steady_clock::time_point now);
+  bool empty() const;
+
+ private:
+  mutable std::mutex mutex_;
+  DeadlineLink* head_ = nullptr;
+  DeadlineLink* tail_ = nullptr;
+};
+
+struct Core : std::enable_shared_from_this<Core> {
   Core(boost::asio::io_context& io_context, transport::TransportLayer& transport_layer,
        TransactionLayer::Options layer_options)
-      : io(io_context), transport(transport_layer), options(std::move(layer_options)) {}
+      : io(io_context), transport(transport_layer), options(std::move(layer_options)), housekeeping_timer(io) {}
 
   boost::asio::io_context& io;
   transport::TransportLayer& transport;
@@ -37,6 +75,8 @@ struct Core {
   ShardedMap<std::shared_ptr<ServerTx>> servers;  // by server_key()
   ShardedMap<std::shared_ptr<ServerTx>> merging;  // by merge_key(), requests without To tag
   ShardedMap<std::shared_ptr<ClientTx>> clients;  // by client_key()
+  CompletedStore completed;  // answered non-INVITE transactions over UDP, in Timer J
+  DeadlineList deadlines;    // non-INVITE transactions awaiting their final response
 
   std::atomic<bool> shutting_down{false};
   std::atomic<size_t> awaiting_final{0};  // server transactions without a final response
@@ -48,6 +88,23 @@ struct Core {
                                  std::span<const sip::HeaderField> extra_headers = {}) const;
   void respond_statelessly(const transport::Inbound& inbound, int code, std::string_view reason = {},
                            std::span<const sip::HeaderField> extra_headers = {});
+
+  // Makes sure the housekeeping timer runs: call after adding to `completed`
+  // or `deadlines`. Cheap when it already runs (one atomic load).
+  void schedule_housekeeping();
+  // Stops the housekeeping timer (layer teardown).
+  void stop_housekeeping();
+  // Expires CompletedStore records and overdue non-INVITE transactions.
+  void housekeep();
+
+ private:
+  void arm_housekeeping_locked();
+
+  std::mutex housekeeping_mutex_;  // guards the timer object and the armed flag's transitions
+  boost::asio::steady_timer housekeeping_timer;
+  std::atomic<bool> housekeeping_armed_{false};
+  bool housekeeping_stopped_ = false;
+  size_t expired_since_trim_ = 0;
 };
 using CorePtr = std::shared_ptr<Core>;
 

@@ -25,10 +25,12 @@ ServerTx::ServerTx(CorePtr core, sip::Message request, transport::Peer peer, tra
       local_tag_(choose_tag(request_, std::move(local_tag))),
       invite_(request_.method() == sip::Method::Invite),
       timer_(core_->io) {
+  deadline_link_.owner = this;
   core_->awaiting_final.fetch_add(1, std::memory_order_relaxed);
 }
 
 ServerTx::~ServerTx() {
+  core_->deadlines.remove(deadline_link_);
   if (pending_counted_) core_->awaiting_final.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -39,10 +41,12 @@ void ServerTx::start() {
   if (invite_) {
     trying_at_ = now + core_->options.trying_delay;
     end_at_ = now + core_->options.invite_timeout;
+    arm_locked();
   } else {
-    end_at_ = now + 64 * timers.t1;  // the client has given up by then (Timer F)
+    // The client has given up by then (Timer F); see on_deadline().
+    core_->deadlines.push_back(deadline_link_, now + 64 * timers.t1);
+    core_->schedule_housekeeping();
   }
-  arm_locked();
 }
 
 bool ServerTx::respond(const sip::ResponseSpec& spec) {
@@ -82,8 +86,11 @@ bool ServerTx::commit(std::string bytes, int status_code) {
         end_at_ = now + 64 * timers.t1;  // Timer H
       } else {
         state_ = State::Completed;
+        core_->deadlines.remove(deadline_link_);
         if (reliable()) {
           terminate_now = true;  // Timer J is zero on reliable transports
+        } else if (compact_locked(bytes, now)) {
+          terminate_now = true;  // Timer J goes on in the CompletedStore
         } else {
           end_at_ = now + 64 * timers.t1;  // Timer J
         }
@@ -110,7 +117,8 @@ void ServerTx::drop() {
     settle_pending_locked();
     last_response_.clear();
     trying_at_ = Clock::time_point::max();
-    if (reliable()) {
+    core_->deadlines.remove(deadline_link_);
+    if (reliable() || (!invite_ && compact_locked({}, Clock::now()))) {
       terminate_locked();
       terminate_now = true;
     } else {
@@ -135,9 +143,11 @@ bool ServerTx::cancelled() const {
 
 void ServerTx::on_retransmission() {
   std::string resend;
+  bool compacted = false;
   {
     std::lock_guard lock(mutex_);
-    switch (state_) {
+    compacted = compacted_;
+    switch (compacted ? State::Terminated : state_) {
       case State::Trying:
         // An INVITE retransmitted before the core answered: tell the client
         // we are working on it so that it slows down (RFC 3261 17.2.1).
@@ -157,6 +167,11 @@ void ServerTx::on_retransmission() {
       case State::Terminated:
         break;  // absorbed
     }
+  }
+  if (compacted) {
+    // Between compaction and leaving the tables: answer from the store.
+    transport::Peer destination;
+    if (!core_->completed.find(key_, resend, destination)) return;
   }
   if (!resend.empty()) send(std::move(resend));
 }
@@ -203,6 +218,24 @@ void ServerTx::abandon() {
   std::lock_guard lock(mutex_);
   settle_pending_locked();
   terminate_locked();
+}
+
+void ServerTx::on_deadline() {
+  {
+    std::lock_guard lock(mutex_);
+    if (invite_ || (state_ != State::Trying && state_ != State::Proceeding)) return;
+    settle_pending_locked();
+    terminate_locked();
+  }
+  remove_from_tables();
+}
+
+bool ServerTx::compact_locked(const std::string& response, Clock::time_point now) {
+  if (key_.empty() || key_.front() != '3') return false;  // see transaction_keys.hpp
+  compacted_ = core_->completed.insert(key_, merge_key_, response, destination_,
+                                       now + 64 * core_->options.timers.t1);
+  if (compacted_) core_->schedule_housekeeping();
+  return compacted_;
 }
 
 void ServerTx::on_timer(const boost::system::error_code& ec) {
@@ -260,6 +293,7 @@ void ServerTx::settle_pending_locked() {
 }
 
 void ServerTx::terminate_locked() {
+  core_->deadlines.remove(deadline_link_);
   state_ = State::Terminated;
   last_response_.clear();
   trying_at_ = retransmit_at_ = end_at_ = Clock::time_point::max();

@@ -10,6 +10,13 @@
 // INVITE transactions that sent a 2xx enter the RFC 6026 Accepted state: they
 // absorb INVITE retransmissions for 64*T1 and hand ACKs that still match them
 // to the core.
+//
+// Non-INVITE transactions (most of the traffic: REGISTER) never arm their
+// timer while waiting for the core: they sit in the layer's DeadlineList. Once
+// answered over UDP with an RFC 3261 branch they move into the layer's
+// CompletedStore for Timer J (key, merge key, response bytes) and this object
+// ends at once; only RFC 2543 requests, whose matching also needs the To tag
+// of the request, keep the whole transaction for Timer J.
 #pragma once
 
 #include <chrono>
@@ -51,6 +58,9 @@ class ServerTx final : public ServerTransaction, public std::enable_shared_from_
   bool is_invite() const { return invite_; }
   // Terminates without sending anything (layer teardown).
   void abandon();
+  // A non-INVITE transaction's 64*T1 passed (DeadlineList): ends silently
+  // unless it was answered meanwhile.
+  void on_deadline();
 
  private:
   enum class State { Trying, Proceeding, Completed, Confirmed, Accepted, Terminated };
@@ -64,6 +74,9 @@ class ServerTx final : public ServerTransaction, public std::enable_shared_from_
   void remove_from_tables();
   void send(std::string bytes);
   bool reliable() const { return transport::is_reliable(peer_.protocol); }
+  // Moves a finished non-INVITE transaction into the CompletedStore; false
+  // when it must stay whole (RFC 2543 key, or the key is stored already).
+  bool compact_locked(const std::string& response, Clock::time_point now);
 
   CorePtr core_;
   const sip::Message request_;
@@ -79,6 +92,8 @@ class ServerTx final : public ServerTransaction, public std::enable_shared_from_
   State state_ = State::Trying;
   bool pending_counted_ = true;  // counted in Core::awaiting_final
   bool cancelled_ = false;
+  bool compacted_ = false;  // its Timer J lives on in core_->completed
+  DeadlineLink deadline_link_;
   std::string last_response_;
   boost::asio::steady_timer timer_;
   Clock::time_point trying_at_ = Clock::time_point::max();

@@ -39,11 +39,13 @@ class Layer final : public TransactionLayer {
 
   ~Layer() override {
     // Break the Core <-> transaction cycles and stop every timer.
+    core_->stop_housekeeping();
     for (auto& server : core_->servers.values()) server->abandon();
     for (auto& client : core_->clients.values()) client->abandon();
     core_->servers.clear();
     core_->merging.clear();
     core_->clients.clear();
+    core_->completed.clear();
   }
 
   void set_request_handler(RequestHandler handler) override { core_->on_request = std::move(handler); }
@@ -76,7 +78,7 @@ class Layer final : public TransactionLayer {
     return tx;
   }
 
-  size_t server_transaction_count() const override { return core_->servers.size(); }
+  size_t server_transaction_count() const override { return server_table_size(); }
   size_t client_transaction_count() const override { return core_->clients.size(); }
   size_t dropped_count() const override { return core_->dropped.load(std::memory_order_relaxed); }
 
@@ -103,6 +105,19 @@ class Layer final : public TransactionLayer {
   }
 
  private:
+  // Live transactions plus the finished ones kept compactly for Timer J.
+  size_t server_table_size() const { return core_->servers.size() + core_->completed.size(); }
+
+  // A retransmission of a request whose transaction finished (Timer J): the
+  // stored final response goes out again; a dropped one stays silent.
+  bool resent_from_completed(std::string_view key) {
+    thread_local std::string response;
+    transport::Peer destination;
+    if (!core_->completed.find(key, response, destination)) return false;
+    if (!response.empty()) core_->transport.send(destination, response);
+    return true;
+  }
+
   void on_malformed(const transport::Inbound& inbound) {
     const sip::ParseResult& parsed = inbound.parsed;
     bool answerable = parsed.can_respond && parsed.message && parsed.message->is_request() &&
@@ -143,6 +158,7 @@ class Layer final : public TransactionLayer {
       tx->on_retransmission();
       return;
     }
+    if (resent_from_completed(key)) return;
     if (request.method() == sip::Method::Cancel) {
       on_cancel(std::move(inbound));
       return;
@@ -157,7 +173,7 @@ class Layer final : public TransactionLayer {
     // retransmissions are bounded separately, so a burst of quick answers
     // does not lock out new requests for the 32 s of Timer J.
     if (core_->awaiting_final.load(std::memory_order_relaxed) >= core_->options.max_transactions ||
-        core_->servers.size() >= core_->options.max_transaction_table) {
+        server_table_size() >= core_->options.max_transaction_table) {
       std::array<sip::HeaderField, 1> retry{{{"Retry-After", kRetryAfterSeconds}}};
       core_->respond_statelessly(inbound, 503, {}, retry);
       return;
@@ -165,7 +181,7 @@ class Layer final : public TransactionLayer {
     std::string merge;
     if (request.to().tag().empty()) {
       merge_key(request, merge);
-      if (core_->merging.find(merge)) {
+      if (core_->merging.find(merge) || core_->completed.contains_merge_key(merge)) {
         core_->respond_statelessly(inbound, 482, {});
         return;
       }

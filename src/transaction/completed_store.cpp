@@ -1,0 +1,212 @@
+// See completed_store.hpp for the design.
+#include "transaction/completed_store.hpp"
+
+#include <cstring>
+#include <functional>
+#include <new>
+
+namespace cppbx::transaction {
+
+namespace {
+constexpr size_t kInitialBuckets = 64;
+// Bucket arrays beyond this are given back when the store empties, so a
+// burst does not pin its peak bucket memory for the rest of the process.
+constexpr size_t kKeptBuckets = 1024;
+}  // namespace
+
+// The three strings (key, merge key, response) follow the struct in the
+// same heap block.
+struct CompletedStore::Record {
+  Record* next_by_key = nullptr;
+  Record* next_by_merge = nullptr;
+  Record* newer = nullptr;
+  Clock::time_point expires_at;
+  uint32_t key_hash = 0;  // low bits of the full hash: enough to pick buckets and skip compares
+  uint32_t merge_hash = 0;
+  transport::Peer destination;
+  uint32_t key_size = 0;
+  uint32_t merge_size = 0;
+  uint32_t response_size = 0;
+
+  char* text() { return reinterpret_cast<char*>(this + 1); }
+  const char* text() const { return reinterpret_cast<const char*>(this + 1); }
+  std::string_view key() const { return {text(), key_size}; }
+  std::string_view merge_key() const { return {text() + key_size, merge_size}; }
+  std::string_view response() const { return {text() + key_size + merge_size, response_size}; }
+  size_t block_size() const { return sizeof(Record) + key_size + merge_size + response_size; }
+  // What malloc really takes for the block (glibc: 8 bytes of header,
+  // 16-byte granules), so memory_bytes() is close to the RSS it causes.
+  size_t heap_size() const { return (block_size() + 8 + 15) / 16 * 16; }
+
+  static Record* create(std::string_view key, std::string_view merge_key, std::string_view response) {
+    size_t size = sizeof(Record) + key.size() + merge_key.size() + response.size();
+    auto* record = new (::operator new(size)) Record;
+    record->key_size = static_cast<uint32_t>(key.size());
+    record->merge_size = static_cast<uint32_t>(merge_key.size());
+    record->response_size = static_cast<uint32_t>(response.size());
+    char* out = record->text();
+    std::memcpy(out, key.data(), key.size());
+    std::memcpy(out + key.size(), merge_key.data(), merge_key.size());
+    std::memcpy(out + key.size() + merge_key.size(), response.data(), response.size());
+    return record;
+  }
+
+  static void destroy(Record* record) {
+    record->~Record();
+    ::operator delete(record);
+  }
+};
+
+CompletedStore::CompletedStore() = default;
+
+CompletedStore::~CompletedStore() { clear(); }
+
+uint32_t CompletedStore::hash_of(std::string_view text) {
+  return static_cast<uint32_t>(std::hash<std::string_view>{}(text));
+}
+
+bool CompletedStore::insert(std::string_view key, std::string_view merge_key, std::string_view response,
+                            const transport::Peer& destination, Clock::time_point expires_at) {
+  // Lengths are stored in 32 bits; a SIP message is far smaller.
+  if (key.size() + merge_key.size() + response.size() > UINT32_MAX) return false;
+  uint32_t key_hash = hash_of(key);
+  std::lock_guard lock(mutex_);
+  if (find_locked(key) != nullptr) return false;
+  Record* record = Record::create(key, merge_key, response);
+  record->key_hash = key_hash;
+  record->merge_hash = merge_key.empty() ? 0 : hash_of(merge_key);
+  record->destination = destination;
+  record->expires_at = expires_at;
+  link(by_key_, record, false);
+  if (!merge_key.empty()) link(by_merge_, record, true);
+  if (newest_ != nullptr) {
+    newest_->newer = record;
+  } else {
+    oldest_ = record;
+  }
+  newest_ = record;
+  ++size_;
+  record_bytes_ += record->heap_size();
+  return true;
+}
+
+bool CompletedStore::find(std::string_view key, std::string& response, transport::Peer& destination) const {
+  std::lock_guard lock(mutex_);
+  const Record* record = find_locked(key);
+  if (record == nullptr) return false;
+  response.assign(record->response());
+  destination = record->destination;
+  return true;
+}
+
+bool CompletedStore::contains(std::string_view key) const {
+  std::lock_guard lock(mutex_);
+  return find_locked(key) != nullptr;
+}
+
+bool CompletedStore::contains_merge_key(std::string_view merge_key) const {
+  if (merge_key.empty()) return false;
+  uint32_t hash = hash_of(merge_key);
+  std::lock_guard lock(mutex_);
+  if (by_merge_.buckets.empty()) return false;
+  for (const Record* r = by_merge_.buckets[hash & (by_merge_.buckets.size() - 1)]; r; r = r->next_by_merge) {
+    if (r->merge_hash == hash && r->merge_key() == merge_key) return true;
+  }
+  return false;
+}
+
+size_t CompletedStore::expire(Clock::time_point now) {
+  size_t removed = 0;
+  std::lock_guard lock(mutex_);
+  while (oldest_ != nullptr && oldest_->expires_at <= now) {
+    Record* record = oldest_;
+    oldest_ = record->newer;
+    if (oldest_ == nullptr) newest_ = nullptr;
+    unlink(by_key_, record, false);
+    if (record->merge_size > 0) unlink(by_merge_, record, true);
+    --size_;
+    record_bytes_ -= record->heap_size();
+    Record::destroy(record);
+    ++removed;
+  }
+  release_buckets_if_empty_locked();
+  return removed;
+}
+
+void CompletedStore::clear() {
+  std::lock_guard lock(mutex_);
+  for (Record* record = oldest_; record != nullptr;) {
+    Record* next = record->newer;
+    Record::destroy(record);
+    record = next;
+  }
+  oldest_ = newest_ = nullptr;
+  size_ = 0;
+  record_bytes_ = 0;
+  by_key_ = Table{};
+  by_merge_ = Table{};
+}
+
+size_t CompletedStore::size() const {
+  std::lock_guard lock(mutex_);
+  return size_;
+}
+
+size_t CompletedStore::memory_bytes() const {
+  std::lock_guard lock(mutex_);
+  return record_bytes_ + (by_key_.buckets.capacity() + by_merge_.buckets.capacity()) * sizeof(Record*);
+}
+
+CompletedStore::Record* CompletedStore::find_locked(std::string_view key) const {
+  if (by_key_.buckets.empty()) return nullptr;
+  uint32_t hash = hash_of(key);
+  for (Record* r = by_key_.buckets[hash & (by_key_.buckets.size() - 1)]; r; r = r->next_by_key) {
+    if (r->key_hash == hash && r->key() == key) return r;
+  }
+  return nullptr;
+}
+
+void CompletedStore::link(Table& table, Record* record, bool by_merge) {
+  grow_if_needed(table, by_merge);
+  uint32_t hash = by_merge ? record->merge_hash : record->key_hash;
+  Record*& head = table.buckets[hash & (table.buckets.size() - 1)];
+  (by_merge ? record->next_by_merge : record->next_by_key) = head;
+  head = record;
+  ++table.count;
+}
+
+void CompletedStore::unlink(Table& table, Record* record, bool by_merge) {
+  uint32_t hash = by_merge ? record->merge_hash : record->key_hash;
+  Record** slot = &table.buckets[hash & (table.buckets.size() - 1)];
+  while (*slot != nullptr && *slot != record) slot = by_merge ? &(*slot)->next_by_merge : &(*slot)->next_by_key;
+  if (*slot == nullptr) return;  // not linked (cannot happen; be safe)
+  *slot = by_merge ? record->next_by_merge : record->next_by_key;
+  --table.count;
+}
+
+// Power-of-two bucket counts, doubled when the load reaches 1, so chains
+// stay short; the stored hashes make rehashing a pointer walk.
+void CompletedStore::grow_if_needed(Table& table, bool by_merge) {
+  if (!table.buckets.empty() && table.count < table.buckets.size()) return;
+  size_t size = table.buckets.empty() ? kInitialBuckets : table.buckets.size() * 2;
+  std::vector<Record*> buckets(size, nullptr);
+  for (Record* head : table.buckets) {
+    while (head != nullptr) {
+      Record* next = by_merge ? head->next_by_merge : head->next_by_key;
+      uint32_t hash = by_merge ? head->merge_hash : head->key_hash;
+      Record*& target = buckets[hash & (size - 1)];
+      (by_merge ? head->next_by_merge : head->next_by_key) = target;
+      target = head;
+      head = next;
+    }
+  }
+  table.buckets.swap(buckets);
+}
+
+void CompletedStore::release_buckets_if_empty_locked() {
+  if (size_ != 0) return;
+  if (by_key_.buckets.size() > kKeptBuckets) by_key_ = Table{};
+  if (by_merge_.buckets.size() > kKeptBuckets) by_merge_ = Table{};
+}
+
+}  // namespace cppbx::transaction

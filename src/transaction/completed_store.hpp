@@ -1,0 +1,87 @@
+// What is left of a finished non-INVITE server transaction over UDP while it
+// waits out Timer J (64*T1, RFC 3261 17.2.2): only what absorbing a
+// retransmission needs - the match key, the merged-request key (RFC 3261
+// 8.2.2.2), the final response bytes, where they go and when the record
+// expires. A full transaction (request, timer, mutex, tables) costs several
+// KB; a record is one allocation of about 100 bytes plus its strings.
+//
+// Design decisions:
+// - One heap block per record holding the fixed fields and the three strings
+//   back to back, so a record costs one malloc and no per-string headers.
+// - Intrusive hash chains (by key and by merge key) and an intrusive FIFO:
+//   no node allocations, 3 pointers per record plus the bucket arrays.
+// - Timer J has the same length for every record of a layer, so records
+//   expire in insertion order: expiry pops from the FIFO front, no heap or
+//   timer per record. The layer's housekeeping timer calls expire().
+// - One mutex: every operation is a short hash look-up or list splice, far
+//   below the cost of the datagram that causes it, so sharding buys nothing
+//   at two I/O threads.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "transport/transport.hpp"
+
+namespace cppbx::transaction {
+
+class CompletedStore {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  CompletedStore();
+  ~CompletedStore();
+  CompletedStore(const CompletedStore&) = delete;
+  CompletedStore& operator=(const CompletedStore&) = delete;
+
+  // Adds a record; `merge_key` may be empty (the request had a To tag) and
+  // `response` may be empty (the transaction was dropped: absorb silently).
+  // `expires_at` must not be earlier than that of the records already stored.
+  // Returns false (and stores nothing) when `key` is already present.
+  bool insert(std::string_view key, std::string_view merge_key, std::string_view response,
+              const transport::Peer& destination, Clock::time_point expires_at);
+
+  // When `key` is stored, copies its response and destination out and returns
+  // true (the caller re-sends the response, if any, outside the lock).
+  bool find(std::string_view key, std::string& response, transport::Peer& destination) const;
+  bool contains(std::string_view key) const;
+  bool contains_merge_key(std::string_view merge_key) const;
+
+  // Removes every record that expired at `now`; returns how many.
+  size_t expire(Clock::time_point now);
+  void clear();
+
+  size_t size() const;
+  // Heap bytes held: record blocks (with malloc's overhead) plus bucket
+  // arrays (for tests and stats).
+  size_t memory_bytes() const;
+
+ private:
+  struct Record;
+  struct Table {
+    std::vector<Record*> buckets;
+    size_t count = 0;
+  };
+
+  static uint32_t hash_of(std::string_view text);
+  Record* find_locked(std::string_view key) const;
+  static void link(Table& table, Record* record, bool by_merge);
+  static void unlink(Table& table, Record* record, bool by_merge);
+  static void grow_if_needed(Table& table, bool by_merge);
+  void release_buckets_if_empty_locked();
+
+  mutable std::mutex mutex_;
+  Table by_key_;
+  Table by_merge_;
+  Record* oldest_ = nullptr;
+  Record* newest_ = nullptr;
+  size_t size_ = 0;
+  size_t record_bytes_ = 0;
+};
+
+}  // namespace cppbx::transaction
