@@ -340,6 +340,15 @@ class Loader {
     if (!modules) return;
     std::set<std::string> unique(modules->begin(), modules->end());
     if (unique.size() != modules->size()) read_.warning(node, key, "a module is listed twice");
+    // The registrar trusts the user the auth module verified; without auth
+    // before it, anyone could register any address.
+    auto position = [&](std::string_view name) {
+      return std::find(modules->begin(), modules->end(), name) - modules->begin();
+    };
+    if (unique.count("registrar") &&
+        (!unique.count("auth") || position("auth") > position("registrar"))) {
+      read_.error(node, key, "the registrar needs the auth module before it");
+    }
     p.modules = std::move(*modules);
   }
 

@@ -184,8 +184,13 @@ class Planner {
     const sip::Uri& to = request_.to().uri;
     bool sip_uri = to.scheme == sip::UriScheme::Sip || to.scheme == sip::UriScheme::Sips;
     if (!sip_uri || to.user.empty() || !identity_.is_local_domain(to.host)) return refuse(404, "Not Found");
-    if (context_.authenticated_user &&
-        location::aor_key(to.user, to.host) != location::aor_key(context_.authenticated_user->username, to.host)) {
+    // Without a verified user nobody may change an AoR: a pipeline that runs
+    // the registrar before (or without) auth must not become an open
+    // registrar. The configuration refuses such pipelines; this is the
+    // last line of defence.
+    if (!context_.authenticated_user) return refuse(403, "Forbidden: not authenticated");
+    if (location::aor_key(to.user, to.host) !=
+        location::aor_key(context_.authenticated_user->username, to.host)) {
       return refuse(403, "Forbidden: not your AoR");
     }
     return std::nullopt;

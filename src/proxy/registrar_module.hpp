@@ -7,8 +7,9 @@
 // - A To URI that is not sip:/sips: with a user, or whose domain is not local,
 //   gets 404 (RFC 10.3 step 5: no such AoR here).
 // - Only the authenticated user may change its own AoR (403 "Forbidden: not
-//   your AoR"). Without an authenticated user (no auth module configured)
-//   every REGISTER is accepted: that is the operator's choice of pipeline.
+//   your AoR"). A REGISTER that reaches the registrar without an
+//   authenticated user (auth missing from the pipeline, or after registrar)
+//   is refused with 403: there is no open-registrar mode.
 // - A request that would change a binding last set by the same Call-ID with a
 //   higher or equal CSeq fails with 400 "Out of order CSeq": it is a stale or
 //   replayed request, retrying it cannot succeed, so it is a client error

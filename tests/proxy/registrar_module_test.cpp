@@ -94,8 +94,12 @@ class RegistrarModuleTest : public ::testing::Test {
     peer_.port = 5060;
   }
 
+  // Stands for "authenticated as the user of the To URI", what the auth
+  // module leaves behind for a phone registering itself.
+  static constexpr const char* kToUser = "\x01to-user";
+
   // Runs the request through the module; returns its single response.
-  RecordedResponse send(const Register& reg, std::optional<std::string> authenticated_as = std::nullopt) {
+  RecordedResponse send(const Register& reg, std::optional<std::string> authenticated_as = kToUser) {
     auto transaction = handle(reg, authenticated_as);
     EXPECT_EQ(transaction->responses.size(), 1u);
     if (transaction->responses.empty()) return {};
@@ -103,13 +107,14 @@ class RegistrarModuleTest : public ::testing::Test {
   }
 
   std::shared_ptr<FakeServerTransaction> handle(const Register& reg,
-                                                std::optional<std::string> authenticated_as = std::nullopt) {
+                                                std::optional<std::string> authenticated_as = kToUser) {
     sip::ParseResult parsed = sip::parse_message(reg.text());
     EXPECT_EQ(parsed.status, sip::ParseStatus::Ok) << parsed.reason << "\n" << reg.text();
     if (!parsed.message) throw std::runtime_error("test request does not parse");
     auto transaction = std::make_shared<FakeServerTransaction>(std::move(*parsed.message), peer_);
     auto context = std::make_shared<RequestContext>();
     context->transaction = transaction;
+    if (authenticated_as == kToUser) authenticated_as = std::string(transaction->request().to().uri.user);
     if (authenticated_as) context->authenticated_user = users::SipUser{.username = *authenticated_as};
     passed_on_ = false;
     module_.handle(context, [this](RequestContextPtr) { passed_on_ = true; });
@@ -312,6 +317,13 @@ TEST_F(RegistrarModuleTest, AuthenticatedUserMayOnlyRegisterTheirOwnAoR) {
   EXPECT_EQ(send(reg, "bob").code, 200);
 }
 
+TEST_F(RegistrarModuleTest, RegisterWithoutAnAuthenticatedUserIsRefused) {
+  RecordedResponse response = send(with_headers({"Contact: <sip:evil@203.0.113.66>"}), std::nullopt);
+  EXPECT_EQ(response.code, 403);
+  EXPECT_EQ(locator_->binding_count(), 0u);
+  EXPECT_FALSE(passed_on_);
+}
+
 TEST_F(RegistrarModuleTest, AoRWithPortIsTheSameAsWithout) {
   Register with_port = with_headers({"Contact: <sip:alice@192.0.2.10>"});
   with_port.request_uri = "sip:10.0.0.5:5060";
@@ -427,6 +439,7 @@ TEST(RegistrarModuleUnavailable, LocatorErrorGives503WithRetryAfter) {
     auto transaction = std::make_shared<FakeServerTransaction>(std::move(*parsed.message), transport::Peer{});
     auto context = std::make_shared<RequestContext>();
     context->transaction = transaction;
+    context->authenticated_user = users::SipUser{.username = "alice"};
     module.handle(context, [](RequestContextPtr) {});
     ASSERT_EQ(transaction->responses.size(), 1u);
     EXPECT_EQ(transaction->responses[0].code, 503);
