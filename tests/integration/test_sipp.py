@@ -85,10 +85,17 @@ def silent_cases(server):
     def python_client_sees_silence(name, password):
         def case():
             client = h.UdpClient(server.port)
-            someone = h.SipUser(client, name, password)
-            response = someone.register([someone.contact()])
-            check(response is None, f"ensure_user: expected no answer, got {describe(response)}")
-            client.close()
+            try:
+                someone = h.SipUser(client, name, password)
+                # Without credentials the server must still challenge (whether
+                # the user exists or not); only the failed answer is silent.
+                first = someone.send_request("REGISTER", [("Contact", someone.contact())])
+                check(first is not None and first.status == 401,
+                      f"ensure_user: expected a 401 challenge first, got {describe(first)}")
+                response = someone.register([someone.contact()])
+                check(response is None, f"ensure_user: expected no answer, got {describe(response)}")
+            finally:
+                client.close()
         return case
 
     return [
