@@ -3,6 +3,8 @@
 // and the Peer it came from, so they are unit-tested without sockets.
 #include <string>
 
+#include <boost/asio/ip/address.hpp>
+
 #include "transaction/transaction_layer.hpp"
 
 namespace cppbx::transaction {
@@ -35,13 +37,30 @@ transport::Peer response_destination(const transport::Inbound& request) {
   return destination;
 }
 
+// RFC 3261 18.2.1: a sent-by host that is not the address the request came
+// from gets ";received=<source>" even without rport, so the client (and any
+// proxy on the way back) sees where the server saw it.
+bool sent_by_is_source(const sip::Via& via, const transport::Peer& source) {
+  std::string_view host = via.host;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code error;
+  auto address = boost::asio::ip::make_address(host, error);
+  return !error && address == source.address;
+}
+
 void stamp_via_source(std::string& response, const sip::Message& request, const transport::Peer& source) {
   const sip::Via& via = request.top_via();
-  if (!via.has_rport || via.rport || via.text.empty()) return;
+  if (via.text.empty() || via.rport) return;
   size_t header_start = response.find("\r\n");
   if (header_start == std::string::npos) return;
   size_t via_at = response.find(via.text, header_start);
   if (via_at == std::string::npos) return;
+  if (!via.has_rport) {
+    if (!via.received && !sent_by_is_source(via, source)) {
+      response.insert(via_at + via.text.size(), ";received=" + source.address.to_string());
+    }
+    return;
+  }
   size_t rport_end = find_bare_rport(std::string_view(response).substr(via_at, via.text.size()));
   if (rport_end == std::string_view::npos) return;
 

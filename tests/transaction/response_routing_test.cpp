@@ -59,7 +59,18 @@ TEST(StampViaSource, FillsRportAndReceived) {
       << response;
 }
 
-TEST(StampViaSource, LeavesViaWithoutRportAlone) {
+TEST(StampViaSource, AddsReceivedWhenSentByIsNotTheSourceEvenWithoutRport) {
+  std::string request_bytes = make_request({});  // sent-by 192.0.2.10:5062, no rport
+  auto parsed = sip::parse_message(request_bytes);
+  ASSERT_TRUE(parsed.message);
+  std::string response = sip::build_response(*parsed.message, {.code = 200, .to_tag = "x"});
+  transport::Peer behind_nat{transport::Protocol::Udp, boost::asio::ip::make_address("203.0.113.7"), 40000, 0};
+  stamp_via_source(response, *parsed.message, behind_nat);
+  EXPECT_NE(response.find(";branch=z9hG4bK-test-1;received=203.0.113.7"), std::string::npos) << response;
+  EXPECT_EQ(response.find("rport"), std::string::npos) << response;
+}
+
+TEST(StampViaSource, LeavesViaWithoutRportFromItsSentByAlone) {
   std::string request_bytes = make_request({});
   auto parsed = sip::parse_message(request_bytes);
   ASSERT_TRUE(parsed.message);
