@@ -27,8 +27,8 @@ std::string_view method_name(Method m) {
 }
 
 // Moving keeps every view valid: the byte buffer is a heap block whose address
-// does not change, and std::deque's move transfers its blocks without moving
-// the strings inside them.
+// does not change, and std::forward_list's move transfers its nodes without
+// moving the strings inside them.
 Message::Message() = default;
 Message::Message(Message&&) noexcept = default;
 Message& Message::operator=(Message&&) noexcept = default;

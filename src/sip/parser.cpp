@@ -210,8 +210,8 @@ bool Parser::add_header(std::string_view raw, bool folded) {
   }
   std::string_view value = raw.substr(colon + 1);
   if (folded) {
-    msg_.arena_.push_back(unfold(value));
-    value = msg_.arena_.back();
+    msg_.arena_.push_front(unfold(value));
+    value = msg_.arena_.front();
   }
   msg_.headers_.push_back(Header{header_id(name), name, trim(value), raw});
   return true;
