@@ -72,9 +72,18 @@ void TcpConnection::connect(const tcp::endpoint& remote) {
 void TcpConnection::send(std::string bytes) {
   asio::post(socket_.get_executor(), [self = shared_from_this(), bytes = std::move(bytes)]() mutable {
     if (self->closed_) return;
-    self->write_queue_.push_back(std::move(bytes));
-    self->write_next();
+    self->enqueue(std::move(bytes));
   });
+}
+
+void TcpConnection::enqueue(std::string bytes) {
+  if (queued_bytes_ + bytes.size() > kMaxQueuedBytes) {
+    close_now();
+    return;
+  }
+  queued_bytes_ += bytes.size();
+  write_queue_.push_back(std::move(bytes));
+  write_next();
 }
 
 void TcpConnection::close() {
@@ -106,8 +115,8 @@ void TcpConnection::on_read(size_t size) {
         close_now();
         return;
       case StreamFramer::Kind::Ping:
-        write_queue_.emplace_back(kPong);
-        write_next();
+        enqueue(std::string(kPong));
+        if (closed_) return;
         break;
       case StreamFramer::Kind::Message: {
         Inbound inbound;
@@ -135,6 +144,7 @@ void TcpConnection::write_next() {
                         return;
                       }
                       self->touch();
+                      self->queued_bytes_ -= self->write_queue_.front().size();
                       self->write_queue_.pop_front();
                       self->write_next();
                     });

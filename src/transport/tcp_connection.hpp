@@ -50,6 +50,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void close_now();
 
   static constexpr size_t kReadChunk = 8192;
+  // A peer that sends but never reads would otherwise make the queue of its
+  // unsent responses grow without bound; beyond this it is disconnected.
+  static constexpr size_t kMaxQueuedBytes = 256 * 1024;
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer idle_timer_;
   ConnectionId id_;
@@ -61,6 +64,8 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   StreamFramer framer_;
   std::unique_ptr<char[]> read_buffer_;
   std::deque<std::string> write_queue_;
+  size_t queued_bytes_ = 0;
+  void enqueue(std::string bytes);
   std::chrono::steady_clock::time_point last_activity_;
   bool connected_ = false;
   bool writing_ = false;

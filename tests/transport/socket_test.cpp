@@ -76,6 +76,10 @@ class SocketTest : public ::testing::Test {
     std::lock_guard lock(mutex_);
     return inbound_.size();
   }
+  size_t closed_count() {
+    std::lock_guard lock(mutex_);
+    return closed_.size();
+  }
 
   tcp::socket connect_client() {
     tcp::socket socket(client_io_);
@@ -193,6 +197,22 @@ TEST_F(SocketTest, TcpKeepAlivePingGetsPong) {
   auto in = wait_inbound();
   ASSERT_TRUE(in);
   EXPECT_EQ(in->parsed.message->call_id(), "after-ping");
+}
+
+TEST_F(SocketTest, TcpPeerThatNeverReadsIsDisconnected) {
+  start();
+  tcp::socket client = connect_client();
+  client.set_option(asio::socket_base::receive_buffer_size(4096));
+  // Keep-alive pings make the server queue pongs the client never reads;
+  // once its bounded queue is full the server must hang up, not grow.
+  std::string burst;
+  for (size_t i = 0; i < 16 * 1024; ++i) burst += "\r\n\r\n";
+  boost::system::error_code error;
+  size_t sent = 0;
+  while (!error && sent < (256u << 20) && closed_count() == 0) {
+    sent += asio::write(client, asio::buffer(burst), error);
+  }
+  EXPECT_TRUE(wait_closed(1, 5000ms)) << "still open after " << sent << " bytes of pings";
 }
 
 TEST_F(SocketTest, TcpResponseGoesBackOnSameConnection) {
