@@ -54,6 +54,9 @@ bool ServerTx::respond(const sip::ResponseSpec& spec) {
   thread_local sip::ResponseSpec tagged;
   tagged = spec;
   if (tagged.to_tag.empty()) tagged.to_tag = local_tag_;
+  // The `useragent` setting names this server on every response it sends.
+  const std::string& server = core_->options.server_header;
+  if (!server.empty()) tagged.headers.emplace_back("Server", server);
   std::string bytes = sip::build_response(request_, tagged);
   stamp_via_source(bytes, request_, peer_);
   return commit(std::move(bytes), spec.code);

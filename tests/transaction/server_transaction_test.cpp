@@ -337,6 +337,18 @@ TEST_F(ServerTransactionTest, OverCapacityGets503WithRetryAfter) {
   EXPECT_NE(sent[0].find("Retry-After: "), std::string::npos);
 }
 
+TEST_F(ServerTransactionTest, ResponsesCarryTheConfiguredServerHeader) {
+  TransactionLayer::Options options;
+  options.server_header = "cppbx";
+  make_layer(options);
+  feed(make_request({}));
+  ASSERT_EQ(requests_.size(), 1u);
+  ASSERT_TRUE(requests_[0]->respond({.code = 200}));
+  auto sent = sent_bytes();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_NE(sent[0].find("\r\nServer: cppbx\r\n"), std::string::npos) << sent[0];
+}
+
 TEST_F(ServerTransactionTest, FinishedTransactionsDoNotCountAgainstConcurrency) {
   TransactionLayer::Options options;
   options.max_transactions = 1;
