@@ -55,6 +55,7 @@ struct LocatorConfig {
   SourceLocation where;
   toml::table table;
   uint32_t max_bindings_per_aor = 10;     // extension: oldest binding replaced beyond this
+  uint32_t max_bindings_total = 1000000;  // extension: new bindings beyond it get 503
   uint32_t sweep_interval_seconds = 5;
 };
 

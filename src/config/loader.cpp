@@ -460,6 +460,8 @@ class Loader {
       if (name == "type") read_locator_type(value, field, locator);
       else if (name == "max_bindings_per_aor")
         read_.assign(locator.max_bindings_per_aor, value, field, 1, 1000);
+      else if (name == "max_bindings_total")
+        read_.assign(locator.max_bindings_total, value, field, 1, 100000000);
       else if (name == "sweep_interval_seconds")
         read_.assign(locator.sweep_interval_seconds, value, field, 1, 3600);
       else if (!locator_takes_foreign_fields(*table))

@@ -138,9 +138,16 @@ UpdateResult MemoryLocator::State::apply(UpdateRequest& request, BindingList& ex
 
   extract_if(list, expired, [&](const Binding& b) { return b.expired(now); });
 
+  const size_t new_bindings = static_cast<size_t>(std::count_if(
+      request.upserts.begin(), request.upserts.end(),
+      [&](const Binding& b) { return find_key(list, key_of(b)) == list.end(); }));
   if (is_out_of_order(list, request)) {
     result.status = UpdateStatus::OutOfOrder;
     result.detail = "an existing binding has the same Call-ID and a CSeq not lower";
+  } else if (options.max_bindings_total != 0 && new_bindings > 0 &&
+             stored.load() + new_bindings > options.max_bindings_total) {
+    result.status = UpdateStatus::Error;
+    result.detail = "the locator holds its maximum number of bindings";
   } else {
     if (request.remove_all) {
       extract_if(list, result.removed, [](const Binding&) { return true; });

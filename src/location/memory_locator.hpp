@@ -26,6 +26,9 @@ namespace cppbx::location {
 struct MemoryLocatorOptions {
   uint32_t max_bindings_per_aor = 10;  // 0: unlimited
   std::chrono::milliseconds sweep_interval{5000};
+  // Bounds the whole store so that authenticated users inventing AoRs cannot
+  // exhaust memory; a REGISTER adding a binding beyond it fails (503).
+  size_t max_bindings_total = 1000000;  // 0: unlimited
 };
 
 class MemoryLocator final : public Locator {

@@ -13,6 +13,7 @@ namespace cppbx::location {
 inline MemoryLocatorOptions memory_locator_options(const config::LocatorConfig& config) {
   MemoryLocatorOptions options;
   options.max_bindings_per_aor = config.max_bindings_per_aor;
+  options.max_bindings_total = config.max_bindings_total;
   options.sweep_interval = std::chrono::seconds(config.sweep_interval_seconds > 0 ? config.sweep_interval_seconds : 1);
   return options;
 }

@@ -196,6 +196,33 @@ TEST_F(MemoryLocatorTest, RequestLimitOverridesTheLocatorLimit) {
   EXPECT_EQ(contacts_of(result.registered), std::vector<std::string>{"sip:a@192.0.2.2"});
 }
 
+TEST(MemoryLocatorTotal, NewBindingsBeyondTheTotalAreRefusedRefreshesAreNot) {
+  boost::asio::io_context io;
+  MemoryLocator locator(io, MemoryLocatorOptions{10, 5000ms, 2});
+  auto apply = [&](UpdateRequest request) {
+    UpdateResult out;
+    locator.update(std::move(request), [&](UpdateResult r) { out = std::move(r); });
+    return out;
+  };
+  auto request = [](std::string aor, std::string call_id, uint32_t cseq, std::string contact) {
+    UpdateRequest r;
+    r.aor = std::move(aor);
+    r.call_id = std::move(call_id);
+    r.cseq = cseq;
+    Binding b;
+    b.contact = std::move(contact);
+    b.expires_at = Clock::now() + std::chrono::seconds(60);
+    r.upserts.push_back(std::move(b));
+    return r;
+  };
+  EXPECT_EQ(apply(request("sip:a@x", "c1", 1, "sip:a@192.0.2.1")).status, UpdateStatus::Ok);
+  EXPECT_EQ(apply(request("sip:b@x", "c2", 1, "sip:b@192.0.2.1")).status, UpdateStatus::Ok);
+  EXPECT_EQ(apply(request("sip:c@x", "c3", 1, "sip:c@192.0.2.1")).status, UpdateStatus::Error);
+  EXPECT_EQ(locator.binding_count(), 2u);
+  EXPECT_EQ(apply(request("sip:a@x", "c1", 2, "sip:a@192.0.2.1")).status, UpdateStatus::Ok)
+      << "a refresh adds nothing and must still work when full";
+}
+
 TEST_F(MemoryLocatorTest, LookupNeverReturnsExpiredBindings) {
   update(make_request("c1", 1, {make_binding("sip:a@192.0.2.1", 30ms), make_binding("sip:a@192.0.2.2")}));
   std::this_thread::sleep_for(60ms);
