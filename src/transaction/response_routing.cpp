@@ -1,6 +1,7 @@
 // Where responses go (RFC 3261 18.2.2, RFC 3581) and how the top Via of a
 // response learns the request's source. Both are pure functions of the request
 // and the Peer it came from, so they are unit-tested without sockets.
+#include <charconv>
 #include <string>
 
 #include <boost/asio/ip/address.hpp>
@@ -64,10 +65,13 @@ void stamp_via_source(std::string& response, const sip::Message& request, const 
   size_t rport_end = find_bare_rport(std::string_view(response).substr(via_at, via.text.size()));
   if (rport_end == std::string_view::npos) return;
 
-  std::string stamp = "=" + std::to_string(source.port);
+  thread_local std::string stamp;
+  stamp.assign("=");
+  char digits[8];
+  stamp.append(digits, std::to_chars(digits, digits + sizeof digits, source.port).ptr);
   if (!via.received) {
     stamp += ";received=";
-    stamp += source.address.to_string();
+    transport::append_address(stamp, source.address);
   }
   response.insert(via_at + rport_end, stamp);
 }

@@ -1,5 +1,6 @@
 // Small value helpers of the transport interface: protocol names and the
 // textual form of a Peer used in logs and in location bindings.
+#include <charconv>
 #include <string>
 
 #include "transport/transport.hpp"
@@ -30,18 +31,36 @@ std::string_view via_transport(Protocol p) {
 
 bool is_reliable(Protocol p) { return p != Protocol::Udp; }
 
+void append_address(std::string& out, const boost::asio::ip::address& address) {
+  if (!address.is_v4()) {
+    out += address.to_string();
+    return;
+  }
+  auto bytes = address.to_v4().to_bytes();
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (i != 0) out += '.';
+    unsigned octet = bytes[i];
+    if (octet >= 100) out += static_cast<char>('0' + octet / 100);
+    if (octet >= 10) out += static_cast<char>('0' + octet / 10 % 10);
+    out += static_cast<char>('0' + octet % 10);
+  }
+}
+
 std::string Peer::to_string() const {
-  std::string text(protocol_name(protocol));
+  std::string text;
+  text.reserve(32);
+  text += protocol_name(protocol);
   text += ':';
   if (address.is_v6()) {
     text += '[';
-    text += address.to_string();
+    append_address(text, address);
     text += ']';
   } else {
-    text += address.to_string();
+    append_address(text, address);
   }
   text += ':';
-  text += std::to_string(port);
+  char digits[8];
+  text.append(digits, std::to_chars(digits, digits + sizeof digits, port).ptr);
   return text;
 }
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -38,6 +39,11 @@ struct Peer {
   std::string to_string() const;  // "udp:192.0.2.1:5060", "tcp:[::1]:5070"
 };
 
+// Appends the textual form of `address` (IPv6 without brackets), as
+// address.to_string() would, but without its inet_ntop/sprintf round trip
+// for IPv4, which costs more than parsing a SIP header.
+void append_address(std::string& out, const boost::asio::ip::address& address);
+
 // The local listener a message arrived on.
 struct LocalEndpoint {
   Protocol protocol = Protocol::Udp;
@@ -64,6 +70,11 @@ class TransportLayer {
     // One SO_REUSEPORT UDP socket per I/O thread, each with its own receive
     // loop; set it to the number of threads that run the io_context.
     size_t udp_sockets = 1;
+    // Optional: the io_context each UDP socket's receive loop runs on (socket
+    // i on udp_contexts[i % size]). With one io_context per I/O thread a
+    // datagram is handled by the thread whose epoll saw it, instead of one
+    // thread waking another for every datagram. Empty: all on the layer's io.
+    std::vector<boost::asio::io_context*> udp_contexts;
     // When true a port of 0 asks the OS for a free port instead of disabling
     // the listener (tests); read the result with udp_port()/tcp_port().
     bool ephemeral_ports = false;

@@ -31,7 +31,7 @@ class AsioTransportLayer final : public TransportLayer {
 
     auto udp = std::make_shared<UdpListener>(io_, context_);
     if (options_.udp_port != 0 || options_.ephemeral_ports) {
-      udp->open(address, options_.udp_port, options_.udp_sockets);
+      udp->open(address, options_.udp_port, options_.udp_sockets, options_.udp_contexts);
     }
     auto tcp = std::make_shared<TcpListener>(io_, context_, options_.tcp_idle_timeout,
                                              options_.max_tcp_connections);

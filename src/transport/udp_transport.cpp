@@ -49,11 +49,13 @@ UdpListener::Socket::Socket(asio::io_context& io)
 UdpListener::UdpListener(asio::io_context& io, TransportContextPtr context)
     : io_(io), context_(std::move(context)) {}
 
-void UdpListener::open(const asio::ip::address& address, uint16_t port, size_t count) {
+void UdpListener::open(const asio::ip::address& address, uint16_t port, size_t count,
+                       const std::vector<asio::io_context*>& contexts) {
   if (count == 0) count = 1;
   uint16_t bound_port = port;
   for (size_t i = 0; i < count; ++i) {
-    auto socket = std::make_unique<Socket>(io_);
+    asio::io_context* context = contexts.empty() ? nullptr : contexts[i % contexts.size()];
+    auto socket = std::make_unique<Socket>(context != nullptr ? *context : io_);
     udp::endpoint endpoint(address, bound_port);
     boost::system::error_code ec;
     socket->socket.open(endpoint.protocol(), ec);

@@ -27,9 +27,11 @@ class UdpListener : public std::enable_shared_from_this<UdpListener> {
  public:
   UdpListener(boost::asio::io_context& io, TransportContextPtr context);
 
-  // Binds `count` sockets to address:port (port 0: ephemeral, shared by all).
+  // Binds `count` sockets to address:port (port 0: ephemeral, shared by all),
+  // socket i running on contexts[i % size] (the listener's io when empty).
   // Throws std::system_error on failure.
-  void open(const boost::asio::ip::address& address, uint16_t port, size_t count);
+  void open(const boost::asio::ip::address& address, uint16_t port, size_t count,
+            const std::vector<boost::asio::io_context*>& contexts = {});
   void start_receiving();
   bool send(const Peer& to, std::string&& bytes);
   void close();
