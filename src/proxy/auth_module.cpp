@@ -139,7 +139,10 @@ struct Attempt {
     }
     return identity;
   }
+  // Log lines are built only when info is on: the peer's text costs more
+  // than the rest of a challenge's bookkeeping.
   void log_narrowed(std::string_view reason) const {
+    if (!spdlog::should_log(spdlog::level::info)) return;
     spdlog::info("auth offer narrowed to MD5: realm={} method={} source={} reason={}",
                  context->realm, request().method_text(), context->peer().to_string(), reason);
   }
@@ -156,6 +159,7 @@ struct Attempt {
   void challenge_without_credentials();
 
   void log(std::string_view outcome, std::string_view reason) const {
+    if (!spdlog::should_log(spdlog::level::info)) return;
     spdlog::info("auth {}: user={} realm={} method={} source={} reason={}", outcome,
                  credentials.username, context->realm, request().method_text(),
                  context->peer().to_string(), reason);
@@ -237,8 +241,10 @@ void Attempt::narrow(std::string_view reason) {
 
 void Attempt::challenge_without_credentials() {
   decide_offer(true);
-  spdlog::info("auth challenged: realm={} method={} source={} reason=no credentials",
-               context->realm, request().method_text(), context->peer().to_string());
+  if (spdlog::should_log(spdlog::level::info)) {
+    spdlog::info("auth challenged: realm={} method={} source={} reason=no credentials",
+                 context->realm, request().method_text(), context->peer().to_string());
+  }
   if (!md5_only && shared->fallback) shared->fallback->challenged(client());
   challenge_offer(false);
 }
@@ -350,7 +356,7 @@ void AuthModule::handle(RequestContextPtr context, Next next) {
   attempt->context = std::move(context);
   attempt->next = std::move(next);
   attempt->shared = shared_;
-  attempt->source_address = attempt->context->peer().address.to_string();
+  transport::append_address(attempt->source_address, attempt->context->peer().address);
 
   sip::HeaderId header = request.method() == sip::Method::Register
                              ? sip::HeaderId::Authorization

@@ -106,7 +106,7 @@ std::string uri_for_log(std::string_view uri) {
 }
 
 // RFC 1123 date for the Date header, independent of the C locale.
-std::string http_date(Clock::time_point when) {
+std::string format_http_date(Clock::time_point when) {
   static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -118,6 +118,19 @@ std::string http_date(Clock::time_point when) {
                 utc.tm_mday, kMonths[utc.tm_mon % 12], utc.tm_year + 1900, utc.tm_hour, utc.tm_min,
                 utc.tm_sec);
   return text;
+}
+
+// The Date changes once a second while every 200 carries it: each thread
+// keeps the last one it formatted.
+const std::string& http_date(Clock::time_point when) {
+  thread_local std::time_t cached_second = -1;
+  thread_local std::string cached;
+  std::time_t second = Clock::to_time_t(when);
+  if (second != cached_second) {
+    cached = format_http_date(when);
+    cached_second = second;
+  }
+  return cached;
 }
 
 Refusal refuse(int code, std::string reason) { return Refusal{code, std::move(reason), {}}; }
@@ -286,7 +299,7 @@ void respond_bindings(RequestContext& context, const std::vector<Binding>& bindi
     if (!binding.contact_params.empty()) value += ";" + binding.contact_params;
     contact_values.push_back(std::move(value));
   }
-  const std::string date = http_date(now);
+  const std::string& date = http_date(now);
   const std::vector<std::string_view> paths = context.request().values(sip::HeaderId::Path);
 
   sip::ResponseSpec spec;
@@ -302,12 +315,15 @@ void respond_bindings(RequestContext& context, const std::vector<Binding>& bindi
 void report(const std::vector<Binding>& registered, const std::vector<Binding>& removed,
             const std::shared_ptr<location::RegistrationObserver>& observer) {
   const auto now = Clock::now();
-  for (const Binding& b : registered) {
-    spdlog::info("registered aor={} contact={} expires={} from={}", b.aor, uri_for_log(b.contact),
-                 b.remaining_seconds(now), b.destination);
-  }
-  for (const Binding& b : removed) {
-    spdlog::info("unregistered aor={} contact={} from={}", b.aor, uri_for_log(b.contact), b.destination);
+  // uri_for_log() builds a string: only when the lines are written.
+  if (spdlog::should_log(spdlog::level::info)) {
+    for (const Binding& b : registered) {
+      spdlog::info("registered aor={} contact={} expires={} from={}", b.aor, uri_for_log(b.contact),
+                   b.remaining_seconds(now), b.destination);
+    }
+    for (const Binding& b : removed) {
+      spdlog::info("unregistered aor={} contact={} from={}", b.aor, uri_for_log(b.contact), b.destination);
+    }
   }
   if (!observer) return;
   if (!registered.empty()) observer->on_registered(registered);

@@ -15,6 +15,11 @@ namespace cppbx::sip {
 namespace {
 
 void append_clean(std::string& out, std::string_view text) {
+  // Almost every value is clean: one scan, then one bulk append.
+  if (text.find('\r') == std::string_view::npos && text.find('\n') == std::string_view::npos) {
+    out.append(text);
+    return;
+  }
   for (char c : text) {
     if (c != '\r' && c != '\n') out.push_back(c);
   }
