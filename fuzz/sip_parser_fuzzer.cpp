@@ -56,16 +56,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(result.message && result.message->is_request(), "can_respond only for requests");
     std::string response = build_response(*result.message, ResponseSpec{400, result.reason});
     ParseResult reparsed = parse_message(response);
-    // Via lines are copied verbatim, so a broken lower Via stays broken; any
-    // other problem in our response is a bug.
-    bool bad_lower_via = false;
+    // Via lines, Call-ID and CSeq are copied verbatim (a 400 may be about
+    // them), so a broken lower Via, Call-ID or CSeq stays broken; any other
+    // problem in our response is a bug.
+    // (A Call-ID or CSeq problem in the response can only come from the
+    // request's, which is copied as it was.)
+    bool copied_broken = reparsed.reason == "Bad Call-ID" || reparsed.reason == "Bad CSeq";
     for (const Header& header : result.message->headers()) {
       if (header.id != HeaderId::Via) continue;
       auto items = split_list(header.value);
-      bad_lower_via = bad_lower_via || items.empty();
-      for (std::string_view via : items) bad_lower_via = bad_lower_via || !parse_via(via);
+      copied_broken = copied_broken || items.empty();
+      for (std::string_view via : items) copied_broken = copied_broken || !parse_via(via);
     }
-    check(reparsed.status == ParseStatus::Ok || bad_lower_via, "our own response parses");
+    check(reparsed.status == ParseStatus::Ok || copied_broken, "our own response parses");
+    check(reparsed.message && reparsed.message->status_code() == 400, "our response is a 400");
     check(reparsed.message && reparsed.message->call_id() == result.message->call_id(),
           "our response keeps the Call-ID");
   }
