@@ -107,16 +107,16 @@ TEST(AclModule, RefusedRequestsAreDroppedSilentlyAndOthersContinue) {
   };
 
   auto by_address = run(register_from("Zoiper"), scanner_host);
-  EXPECT_TRUE(by_address->dropped);
-  EXPECT_TRUE(by_address->responses.empty());
+  EXPECT_TRUE(by_address->dropped());
+  EXPECT_TRUE(by_address->responses().empty());
   EXPECT_FALSE(continued);
 
   auto by_agent = run(register_from("friendly-scanner"), phone_host);
-  EXPECT_TRUE(by_agent->dropped);
+  EXPECT_TRUE(by_agent->dropped());
   EXPECT_FALSE(continued);
 
   auto phone = run(register_from("Zoiper"), phone_host);
-  EXPECT_FALSE(phone->dropped);
+  EXPECT_FALSE(phone->dropped());
   EXPECT_TRUE(continued);
 }
 

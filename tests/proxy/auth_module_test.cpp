@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "auth/digest.hpp"
+#include "fake_server_transaction.hpp"
 #include "proxy/auth_module.hpp"
 #include "sip/headers.hpp"
 #include "sip/parser.hpp"
@@ -18,74 +19,8 @@
 namespace cppbx::proxy {
 namespace {
 
-struct Recorded {
-  int code = 0;
-  std::string reason;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::vector<std::string> values(std::string_view name) const {
-    std::vector<std::string> out;
-    for (const auto& [n, v] : headers) {
-      if (n == name) out.push_back(v);
-    }
-    return out;
-  }
-};
-
-// Records what the module answers; thread-safe like the real one.
-class RecordingTransaction final : public transaction::ServerTransaction {
- public:
-  explicit RecordingTransaction(sip::Message request, std::string_view address = "192.0.2.10")
-      : request_(std::move(request)) {
-    peer_.address = boost::asio::ip::make_address(address);
-    peer_.port = 5060;
-  }
-  const sip::Message& request() const override { return request_; }
-  const transport::Peer& peer() const override { return peer_; }
-  const transport::LocalEndpoint& local() const override { return local_; }
-  bool respond(const sip::ResponseSpec& spec) override {
-    std::lock_guard lock(mutex_);
-    if (completed_) return false;
-    Recorded r{spec.code, std::string(spec.reason), {}};
-    for (const auto& [name, value] : spec.headers) r.headers.emplace_back(name, value);
-    responses_.push_back(std::move(r));
-    completed_ = spec.code >= 200;
-    return true;
-  }
-  bool respond_raw(std::string, int status_code) override {
-    std::lock_guard lock(mutex_);
-    responses_.push_back({status_code, "raw", {}});
-    completed_ = true;
-    return true;
-  }
-  void drop() override {
-    std::lock_guard lock(mutex_);
-    dropped_ = true;
-    completed_ = true;
-  }
-  bool completed() const override {
-    std::lock_guard lock(mutex_);
-    return completed_;
-  }
-  std::string_view local_tag() const override { return "auth-test"; }
-
-  std::vector<Recorded> responses() const {
-    std::lock_guard lock(mutex_);
-    return responses_;
-  }
-  bool dropped() const {
-    std::lock_guard lock(mutex_);
-    return dropped_;
-  }
-
- private:
-  sip::Message request_;
-  transport::Peer peer_;
-  transport::LocalEndpoint local_;
-  mutable std::mutex mutex_;
-  std::vector<Recorded> responses_;
-  bool completed_ = false;
-  bool dropped_ = false;
-};
+using Recorded = testing::RecordedResponse;
+using RecordingTransaction = testing::FakeServerTransaction;
 
 // Answers every lookup with one result, inline or from another thread.
 class ScriptedBackend final : public users::UserBackend {

@@ -1,7 +1,9 @@
 // A server transaction that records what the module under test answers,
-// shared by the tests of the proxy layer.
+// shared by the tests of the proxy layer. Thread-safe like the real one, as
+// modules may answer from a backend's thread.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,39 +31,60 @@ class FakeServerTransaction : public transaction::ServerTransaction {
  public:
   FakeServerTransaction(sip::Message request, transport::Peer peer)
       : request_(std::move(request)), peer_(std::move(peer)) {}
+  // From a UDP peer at `address`, port 5060.
+  explicit FakeServerTransaction(sip::Message request, std::string_view address = "192.0.2.10")
+      : request_(std::move(request)) {
+    peer_.address = boost::asio::ip::make_address(address);
+    peer_.port = 5060;
+  }
 
   const sip::Message& request() const override { return request_; }
   const transport::Peer& peer() const override { return peer_; }
   const transport::LocalEndpoint& local() const override { return local_; }
   bool respond(const sip::ResponseSpec& spec) override {
+    std::lock_guard lock(mutex_);
     if (completed_) return false;
     RecordedResponse response{spec.code, std::string(spec.reason), {}};
     for (const auto& [name, value] : spec.headers) response.headers.emplace_back(name, value);
-    responses.push_back(std::move(response));
+    responses_.push_back(std::move(response));
     completed_ = spec.code >= 200;
     return true;
   }
   bool respond_raw(std::string, int status_code) override {
+    std::lock_guard lock(mutex_);
     if (completed_) return false;
-    responses.push_back({status_code, "raw", {}});
+    responses_.push_back({status_code, "raw", {}});
     completed_ = status_code >= 200;
     return true;
   }
   void drop() override {
-    dropped = true;
+    std::lock_guard lock(mutex_);
+    dropped_ = true;
     completed_ = true;
   }
-  bool completed() const override { return completed_; }
+  bool completed() const override {
+    std::lock_guard lock(mutex_);
+    return completed_;
+  }
   std::string_view local_tag() const override { return "fake-tag"; }
 
-  std::vector<RecordedResponse> responses;
-  bool dropped = false;
+  std::vector<RecordedResponse> responses() const {
+    std::lock_guard lock(mutex_);
+    return responses_;
+  }
+  bool dropped() const {
+    std::lock_guard lock(mutex_);
+    return dropped_;
+  }
 
  private:
   sip::Message request_;
   transport::Peer peer_;
   transport::LocalEndpoint local_;
+  mutable std::mutex mutex_;
+  std::vector<RecordedResponse> responses_;
   bool completed_ = false;
+  bool dropped_ = false;
 };
 
 // Parses `text` (which must be valid) into a fake transaction from `peer`.

@@ -67,27 +67,27 @@ class ProxyCoreTest : public ::testing::Test {
 TEST_F(ProxyCoreTest, OptionsToTheServerGets200WithAllowAcceptSupported) {
   ProxyCore core(identity_, {std::make_shared<RecordingModule>("auth", trace_)});
   auto tx = run(core, request("OPTIONS", "sip:example.com"));
-  ASSERT_EQ(tx->responses.size(), 1u);
-  EXPECT_EQ(tx->responses[0].code, 200);
-  EXPECT_FALSE(tx->responses[0].values("Allow").empty());
-  EXPECT_EQ(tx->responses[0].values("Accept"), std::vector<std::string>{"application/sdp"});
-  EXPECT_FALSE(tx->responses[0].values("Supported").empty());
+  ASSERT_EQ(tx->responses().size(), 1u);
+  EXPECT_EQ(tx->responses()[0].code, 200);
+  EXPECT_FALSE(tx->responses()[0].values("Allow").empty());
+  EXPECT_EQ(tx->responses()[0].values("Accept"), std::vector<std::string>{"application/sdp"});
+  EXPECT_FALSE(tx->responses()[0].values("Supported").empty());
   EXPECT_TRUE(trace_.empty()) << "OPTIONS to the server must not be challenged";
 }
 
 TEST_F(ProxyCoreTest, OptionsToAnOwnAddressIsForTheServerToo) {
   ProxyCore core(identity_, {});
   auto tx = run(core, request("OPTIONS", "sip:192.0.2.1:5060"));
-  ASSERT_EQ(tx->responses.size(), 1u);
-  EXPECT_EQ(tx->responses[0].code, 200);
+  ASSERT_EQ(tx->responses().size(), 1u);
+  EXPECT_EQ(tx->responses()[0].code, 200);
 }
 
 TEST_F(ProxyCoreTest, UnknownRequireOnRegisterGets420ListingTheTags) {
   ProxyCore core(identity_, {std::make_shared<RecordingModule>("registrar", trace_)});
   auto tx = run(core, request("REGISTER", "sip:example.com", "Require: path, foo-bar, baz\r\n"));
-  ASSERT_EQ(tx->responses.size(), 1u);
-  EXPECT_EQ(tx->responses[0].code, 420);
-  EXPECT_EQ(tx->responses[0].values("Unsupported"), std::vector<std::string>{"foo-bar, baz"});
+  ASSERT_EQ(tx->responses().size(), 1u);
+  EXPECT_EQ(tx->responses()[0].code, 420);
+  EXPECT_EQ(tx->responses()[0].values("Unsupported"), std::vector<std::string>{"foo-bar, baz"});
   EXPECT_TRUE(trace_.empty());
 }
 
@@ -100,8 +100,8 @@ TEST_F(ProxyCoreTest, SupportedRequireTagPasses) {
 TEST_F(ProxyCoreTest, ExhaustedMaxForwardsToAUserGets483) {
   ProxyCore core(identity_, {std::make_shared<RecordingModule>("auth", trace_)});
   auto tx = run(core, request("INVITE", "sip:bob@example.com", "", 0));
-  ASSERT_EQ(tx->responses.size(), 1u);
-  EXPECT_EQ(tx->responses[0].code, 483);
+  ASSERT_EQ(tx->responses().size(), 1u);
+  EXPECT_EQ(tx->responses()[0].code, 483);
   EXPECT_TRUE(trace_.empty());
 }
 
@@ -115,9 +115,9 @@ TEST_F(ProxyCoreTest, MaxForwardsZeroOnRegisterIsStillHandled) {
 TEST_F(ProxyCoreTest, UnknownProxyRequireOnAForwardedRequestGets420) {
   ProxyCore core(identity_, {std::make_shared<RecordingModule>("auth", trace_)});
   auto tx = run(core, request("MESSAGE", "sip:bob@example.com", "Proxy-Require: sec-agree\r\n"));
-  ASSERT_EQ(tx->responses.size(), 1u);
-  EXPECT_EQ(tx->responses[0].code, 420);
-  EXPECT_EQ(tx->responses[0].values("Unsupported"), std::vector<std::string>{"sec-agree"});
+  ASSERT_EQ(tx->responses().size(), 1u);
+  EXPECT_EQ(tx->responses()[0].code, 420);
+  EXPECT_EQ(tx->responses()[0].values("Unsupported"), std::vector<std::string>{"sec-agree"});
 }
 
 TEST_F(ProxyCoreTest, ModulesRunInOrderAndMayContinueLater) {
@@ -126,19 +126,19 @@ TEST_F(ProxyCoreTest, ModulesRunInOrderAndMayContinueLater) {
                              std::make_shared<RecordingModule>("registrar", trace_)});
   auto tx = run(core, request("MESSAGE", "sip:bob@example.com"));
   EXPECT_EQ(trace_, (std::vector<std::string>{"acl", "auth"}));
-  EXPECT_TRUE(tx->responses.empty());
+  EXPECT_TRUE(tx->responses().empty());
   // As a backend answering from another thread would.
   holder->held_next(holder->held_context);
   EXPECT_EQ(trace_, (std::vector<std::string>{"acl", "auth", "registrar"}));
-  ASSERT_EQ(tx->responses.size(), 1u);
-  EXPECT_EQ(tx->responses[0].code, 405) << "no call module yet: method not allowed for users";
+  ASSERT_EQ(tx->responses().size(), 1u);
+  EXPECT_EQ(tx->responses()[0].code, 405) << "no call module yet: method not allowed for users";
 }
 
 TEST_F(ProxyCoreTest, ForeignDomainIsNotRelayed) {
   ProxyCore core(identity_, {});
   auto tx = run(core, request("MESSAGE", "sip:carol@elsewhere.example.org"));
-  ASSERT_EQ(tx->responses.size(), 1u);
-  EXPECT_EQ(tx->responses[0].code, 403);
+  ASSERT_EQ(tx->responses().size(), 1u);
+  EXPECT_EQ(tx->responses()[0].code, 403);
 }
 
 }  // namespace

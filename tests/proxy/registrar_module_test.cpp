@@ -101,9 +101,9 @@ class RegistrarModuleTest : public ::testing::Test {
   // Runs the request through the module; returns its single response.
   RecordedResponse send(const Register& reg, std::optional<std::string> authenticated_as = kToUser) {
     auto transaction = handle(reg, authenticated_as);
-    EXPECT_EQ(transaction->responses.size(), 1u);
-    if (transaction->responses.empty()) return {};
-    return transaction->responses.front();
+    EXPECT_EQ(transaction->responses().size(), 1u);
+    if (transaction->responses().empty()) return {};
+    return transaction->responses().front();
   }
 
   std::shared_ptr<FakeServerTransaction> handle(const Register& reg,
@@ -362,7 +362,7 @@ TEST_F(RegistrarModuleTest, OtherMethodsArePassedOn) {
   context->transaction = transaction;
   module_.handle(context, [this](RequestContextPtr) { passed_on_ = true; });
   EXPECT_TRUE(passed_on_);
-  EXPECT_TRUE(transaction->responses.empty());
+  EXPECT_TRUE(transaction->responses().empty());
 }
 
 TEST_F(RegistrarModuleTest, ForeignDomainIsRefused) {
@@ -441,9 +441,9 @@ TEST(RegistrarModuleUnavailable, LocatorErrorGives503WithRetryAfter) {
     context->transaction = transaction;
     context->authenticated_user = users::SipUser{.username = "alice"};
     module.handle(context, [](RequestContextPtr) {});
-    ASSERT_EQ(transaction->responses.size(), 1u);
-    EXPECT_EQ(transaction->responses[0].code, 503);
-    EXPECT_EQ(transaction->responses[0].values("Retry-After"), std::vector<std::string>{"7"});
+    ASSERT_EQ(transaction->responses().size(), 1u);
+    EXPECT_EQ(transaction->responses()[0].code, 503);
+    EXPECT_EQ(transaction->responses()[0].values("Retry-After"), std::vector<std::string>{"7"});
   }
 }
 
