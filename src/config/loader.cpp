@@ -349,6 +349,9 @@ class Loader {
         (!unique.count("auth") || position("auth") > position("registrar"))) {
       read_.error(node, key, "the registrar needs the auth module before it");
     }
+    if (unique.count("call")) {
+      read_.warning(node, key, "module 'call' is not yet supported; calls are answered 405");
+    }
     p.modules = std::move(*modules);
   }
 

@@ -107,7 +107,7 @@ TEST_F(ConfigFileTest, RustPbxExampleLoadsWithWarningsOnly) {
   EXPECT_FALSE(warnings().empty());
   for (const char* key : {"media_cache_path", "console", "recording", "callrecord",
                           "proxy.media_proxy", "proxy.routes_files", "proxy.trunks_files",
-                          "proxy.addons", "proxy.acl_files"}) {
+                          "proxy.addons", "proxy.acl_files", "proxy.modules"}) {
     auto found = about(key);
     ASSERT_EQ(found.size(), 1u) << key << "\n" << all_text();
     EXPECT_NE(found[0].message.find("not yet supported"), std::string::npos);
