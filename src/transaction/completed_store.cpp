@@ -1,9 +1,13 @@
 // See completed_store.hpp for the design.
 #include "transaction/completed_store.hpp"
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <new>
+#include <type_traits>
 
 namespace cppbx::transaction {
 
@@ -12,10 +16,12 @@ constexpr size_t kInitialBuckets = 64;
 // Bucket arrays beyond this are given back when the store empties, so a
 // burst does not pin its peak bucket memory for the rest of the process.
 constexpr size_t kKeptBuckets = 1024;
+constexpr size_t kChunkSize = 256 * 1024;
+constexpr size_t kAlignment = 8;
 }  // namespace
 
 // The three strings (key, merge key, response) follow the struct in the
-// same heap block.
+// same block of a chunk.
 struct CompletedStore::Record {
   Record* next_by_key = nullptr;
   Record* next_by_merge = nullptr;
@@ -33,14 +39,13 @@ struct CompletedStore::Record {
   std::string_view key() const { return {text(), key_size}; }
   std::string_view merge_key() const { return {text() + key_size, merge_size}; }
   std::string_view response() const { return {text() + key_size + merge_size, response_size}; }
-  size_t block_size() const { return sizeof(Record) + key_size + merge_size + response_size; }
-  // What malloc really takes for the block (glibc: 8 bytes of header,
-  // 16-byte granules), so memory_bytes() is close to the RSS it causes.
-  size_t heap_size() const { return (block_size() + 8 + 15) / 16 * 16; }
+  static size_t block_size(size_t text_size) {
+    return (sizeof(Record) + text_size + kAlignment - 1) / kAlignment * kAlignment;
+  }
 
-  static Record* create(std::string_view key, std::string_view merge_key, std::string_view response) {
-    size_t size = sizeof(Record) + key.size() + merge_key.size() + response.size();
-    auto* record = new (::operator new(size)) Record;
+  static Record* create(void* block, std::string_view key, std::string_view merge_key,
+                        std::string_view response) {
+    auto* record = new (block) Record;
     record->key_size = static_cast<uint32_t>(key.size());
     record->merge_size = static_cast<uint32_t>(merge_key.size());
     record->response_size = static_cast<uint32_t>(response.size());
@@ -51,10 +56,6 @@ struct CompletedStore::Record {
     return record;
   }
 
-  static void destroy(Record* record) {
-    record->~Record();
-    ::operator delete(record);
-  }
 };
 
 CompletedStore::CompletedStore() = default;
@@ -72,7 +73,9 @@ bool CompletedStore::insert(std::string_view key, std::string_view merge_key, st
   uint32_t key_hash = hash_of(key);
   std::lock_guard lock(mutex_);
   if (find_locked(key) != nullptr) return false;
-  Record* record = Record::create(key, merge_key, response);
+  void* block = allocate_locked(Record::block_size(key.size() + merge_key.size() + response.size()));
+  if (block == nullptr) return false;  // out of memory: keep the whole transaction instead
+  Record* record = Record::create(block, key, merge_key, response);
   record->key_hash = key_hash;
   record->merge_hash = merge_key.empty() ? 0 : hash_of(merge_key);
   record->destination = destination;
@@ -86,7 +89,6 @@ bool CompletedStore::insert(std::string_view key, std::string_view merge_key, st
   }
   newest_ = record;
   ++size_;
-  record_bytes_ += record->heap_size();
   return true;
 }
 
@@ -125,8 +127,7 @@ size_t CompletedStore::expire(Clock::time_point now) {
     unlink(by_key_, record, false);
     if (record->merge_size > 0) unlink(by_merge_, record, true);
     --size_;
-    record_bytes_ -= record->heap_size();
-    Record::destroy(record);
+    release_oldest_record_locked();
     ++removed;
   }
   release_buckets_if_empty_locked();
@@ -135,14 +136,12 @@ size_t CompletedStore::expire(Clock::time_point now) {
 
 void CompletedStore::clear() {
   std::lock_guard lock(mutex_);
-  for (Record* record = oldest_; record != nullptr;) {
-    Record* next = record->newer;
-    Record::destroy(record);
-    record = next;
-  }
+  for (size_t i = first_chunk_; i < chunks_.size(); ++i) unmap(chunks_[i]);
+  chunks_.clear();
+  first_chunk_ = 0;
+  mapped_bytes_ = 0;
   oldest_ = newest_ = nullptr;
   size_ = 0;
-  record_bytes_ = 0;
   by_key_ = Table{};
   by_merge_ = Table{};
 }
@@ -154,7 +153,52 @@ size_t CompletedStore::size() const {
 
 size_t CompletedStore::memory_bytes() const {
   std::lock_guard lock(mutex_);
-  return record_bytes_ + (by_key_.buckets.capacity() + by_merge_.buckets.capacity()) * sizeof(Record*);
+  return mapped_bytes_ + (by_key_.buckets.capacity() + by_merge_.buckets.capacity()) * sizeof(Record*);
+}
+
+void* CompletedStore::allocate_locked(size_t size) {
+  static_assert(alignof(Record) <= kAlignment);
+  static_assert(std::is_trivially_destructible_v<Record>, "records are dropped with their chunk");
+  if (!chunks_.empty() && chunks_.back().records == 0) chunks_.back().used = 0;  // all expired: reuse
+  if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < size) {
+    // Forget unmapped chunks at the front now and then, so the vector stays
+    // as short as the chunks alive.
+    if (first_chunk_ > 0 && first_chunk_ * 2 >= chunks_.size()) {
+      chunks_.erase(chunks_.begin(), chunks_.begin() + static_cast<std::ptrdiff_t>(first_chunk_));
+      first_chunk_ = 0;
+    }
+    Chunk chunk;
+    chunk.capacity = std::max(kChunkSize, size);
+    void* memory = mmap(nullptr, chunk.capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) return nullptr;
+    chunk.memory = static_cast<char*>(memory);
+    mapped_bytes_ += chunk.capacity;
+    chunks_.push_back(chunk);
+  }
+  Chunk& chunk = chunks_.back();
+  void* block = chunk.memory + chunk.used;
+  chunk.used += size;
+  ++chunk.records;
+  return block;
+}
+
+// The record just unlinked was the oldest, so it lives in the oldest chunk
+// that still has records.
+void CompletedStore::release_oldest_record_locked() {
+  if (first_chunk_ < chunks_.size() && chunks_[first_chunk_].records > 0) --chunks_[first_chunk_].records;
+  // Empty chunks go, except the newest, which keeps taking records.
+  while (first_chunk_ + 1 < chunks_.size() && chunks_[first_chunk_].records == 0) {
+    Chunk& chunk = chunks_[first_chunk_];
+    unmap(chunk);
+    mapped_bytes_ -= chunk.capacity;
+    chunk = Chunk{};
+    ++first_chunk_;
+  }
+}
+
+void CompletedStore::unmap(Chunk& chunk) {
+  if (chunk.memory != nullptr) munmap(chunk.memory, chunk.capacity);
+  chunk.memory = nullptr;
 }
 
 CompletedStore::Record* CompletedStore::find_locked(std::string_view key) const {

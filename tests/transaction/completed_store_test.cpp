@@ -110,7 +110,9 @@ TEST(CompletedStoreTest, ARegisterSizedRecordCostsFarLessThanAWholeTransaction) 
   std::string key(45, 'k');
   std::string merge(45, 'm');
   std::string response(433, 'r');
-  constexpr int kCount = 4096;
+  // As many as the bench holds at its peak (1000 registrations/s, two
+  // transactions each, 20 s), so chunk and bucket granularity average out.
+  constexpr int kCount = 40000;
   for (int i = 0; i < kCount; ++i) {
     std::string suffix = std::to_string(i);
     ASSERT_TRUE(store.insert(key + suffix, merge + suffix, response, peer(1), Clock::now()));
@@ -124,6 +126,50 @@ TEST(CompletedStoreTest, ARegisterSizedRecordCostsFarLessThanAWholeTransaction) 
   store.clear();
   EXPECT_EQ(store.size(), 0u);
   EXPECT_EQ(store.memory_bytes(), 0u);
+}
+
+TEST(CompletedStoreTest, ExpiredChunksGoBackSoMemoryFollowsTheLiveRecords) {
+  CompletedStore store;
+  Clock::time_point t0 = Clock::now();
+  std::string response(400, 'r');
+  constexpr int kCount = 20000;  // ~10 MB of records
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(store.insert(numbered("key", i), numbered("merge", i), response, peer(1),
+                             t0 + std::chrono::milliseconds(i)));
+  }
+  size_t peak = store.memory_bytes();
+  EXPECT_GT(peak, kCount * 400u);
+  // All but the last 100 expire: their chunks are unmapped.
+  EXPECT_EQ(store.expire(t0 + std::chrono::milliseconds(kCount - 101)), static_cast<size_t>(kCount - 100));
+  EXPECT_LT(store.memory_bytes(), peak / 10);
+  std::string text;
+  transport::Peer destination;
+  EXPECT_TRUE(store.find(numbered("key", kCount - 1), text, destination));
+  EXPECT_EQ(text, response);
+  EXPECT_FALSE(store.find(numbered("key", 0), text, destination));
+  // Everything expires, then the store fills again from its kept chunk.
+  EXPECT_EQ(store.expire(t0 + std::chrono::hours(1)), 100u);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(store.insert(numbered("again", i), "", response, peer(2), t0 + std::chrono::hours(2)));
+  }
+  EXPECT_TRUE(store.find("again999", text, destination));
+  EXPECT_EQ(destination.port, 2);
+  EXPECT_EQ(store.size(), 1000u);
+}
+
+TEST(CompletedStoreTest, ARecordLargerThanAChunkStillFits) {
+  CompletedStore store;
+  std::string huge(300 * 1024, 'h');
+  ASSERT_TRUE(store.insert("small-1", "", "r", peer(1), Clock::now()));
+  ASSERT_TRUE(store.insert("huge", "", huge, peer(1), Clock::now()));
+  ASSERT_TRUE(store.insert("small-2", "", "r", peer(1), Clock::now()));
+  std::string text;
+  transport::Peer destination;
+  ASSERT_TRUE(store.find("huge", text, destination));
+  EXPECT_EQ(text, huge);
+  ASSERT_TRUE(store.find("small-2", text, destination));
+  EXPECT_EQ(text, "r");
+  EXPECT_EQ(store.expire(Clock::now() + std::chrono::seconds(1)), 3u);
 }
 
 }  // namespace
