@@ -4,12 +4,12 @@
 // exist. Stop: refuse new requests, let transactions in flight finish for a
 // short grace period, then close sockets and stop the I/O threads.
 //
-// Threads: each I/O thread runs its own io_context. The first one (`io`)
-// carries everything (timers, TCP, signals, locator, UDP socket 0); the
-// others carry one SO_REUSEPORT UDP socket each. A datagram is then handled
-// by the thread whose epoll_wait saw it: a single io_context shared by
-// several threads makes the reactor thread wake another thread through a
-// futex for nearly every datagram, which cost more CPU than the SIP work.
+// Threads: one io_context (`io`) run by the main thread carries timers, TCP,
+// signals and the locator. UDP has `io_threads` SO_REUSEPORT sockets, each
+// with its own receiver thread (owned by the transport) blocked in recvfrom
+// and handling the datagram inline: no epoll_wait per datagram, and no
+// thread wakes another (a shared io_context made the reactor thread wake a
+// second thread through a futex for nearly every datagram).
 #include "app/server.hpp"
 
 #include <algorithm>
@@ -19,7 +19,6 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -59,14 +58,8 @@ class OfflineLogger final : public location::LocationObserver {
 }  // namespace
 
 struct Server::Impl {
-  using WorkGuard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
-
   config::Config config;
   size_t thread_count;
-  // Declared before `io` so they are destroyed after it: the UDP listener,
-  // freed when `io` drops its last handler, still closes sockets on them.
-  std::vector<std::unique_ptr<boost::asio::io_context>> udp_io;  // I/O threads 2..N
-  std::vector<WorkGuard> udp_io_guards;
   boost::asio::io_context io;
   boost::asio::signal_set signals{io};
   std::unique_ptr<storage::Database> database;
@@ -78,12 +71,7 @@ struct Server::Impl {
   bool stopping = false;
 
   explicit Impl(config::Config cfg)
-      : config(std::move(cfg)), thread_count(io_thread_count(config.proxy)), io(1) {
-    for (size_t i = 1; i < thread_count; ++i) {
-      udp_io.push_back(std::make_unique<boost::asio::io_context>(1));
-      udp_io_guards.emplace_back(udp_io.back()->get_executor());
-    }
-  }
+      : config(std::move(cfg)), thread_count(io_thread_count(config.proxy)), io(1) {}
 
   void start();
   void watch_signals();
@@ -118,8 +106,7 @@ void Server::Impl::start() {
   transport_options.udp_port = config.proxy.udp_port;
   transport_options.tcp_port = config.proxy.tcp_port;
   transport_options.udp_sockets = thread_count;
-  transport_options.udp_contexts.push_back(&io);
-  for (auto& context : udp_io) transport_options.udp_contexts.push_back(context.get());
+  transport_options.udp_blocking_receivers = true;
   transport_options.tcp_idle_timeout = std::chrono::seconds(config.proxy.tcp_idle_timeout_seconds);
   transport_options.limits.max_message_size = config.proxy.max_message_size;
   transport = transport::make_transport_layer(io, transport_options);
@@ -215,14 +202,7 @@ Server::~Server() = default;
 void Server::start() { impl_->start(); }
 
 int Server::run() {
-  std::vector<std::thread> threads;
-  for (auto& context : impl_->udp_io) {
-    threads.emplace_back([context = context.get()] { context->run(); });
-  }
   impl_->io.run();
-  impl_->udp_io_guards.clear();
-  for (auto& context : impl_->udp_io) context->stop();
-  for (auto& thread : threads) thread.join();
   spdlog::info("cppbx stopped");
   return 0;
 }

@@ -75,6 +75,12 @@ class TransportLayer {
     // datagram is handled by the thread whose epoll saw it, instead of one
     // thread waking another for every datagram. Empty: all on the layer's io.
     std::vector<boost::asio::io_context*> udp_contexts;
+    // When true each UDP socket gets a dedicated receiver thread looping on a
+    // blocking recvfrom(2) and calling the inbound handler inline: no
+    // epoll_wait and no reactor bookkeeping per datagram. `udp_contexts` is
+    // then used only for the rare send that finds the socket buffer full.
+    // False: the Asio async receive loop on the io_context(s) above.
+    bool udp_blocking_receivers = true;
     // When true a port of 0 asks the OS for a free port instead of disabling
     // the listener (tests); read the result with udp_port()/tcp_port().
     bool ephemeral_ports = false;

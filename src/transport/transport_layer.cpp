@@ -39,7 +39,7 @@ class AsioTransportLayer final : public TransportLayer {
     if (tcp_listens) tcp->open(address, options_.tcp_port);
 
     // Start only once every port is bound, so a failure leaves nothing running.
-    udp->start_receiving();
+    udp->start_receiving(options_.udp_blocking_receivers);
     if (tcp_listens) tcp->start_accepting();
     udp_ = std::move(udp);
     tcp_ = std::move(tcp);

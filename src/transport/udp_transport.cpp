@@ -1,7 +1,10 @@
 // See udp_transport.hpp for the design.
 #include "transport/udp_transport.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <optional>
@@ -68,13 +71,41 @@ void UdpListener::open(const asio::ip::address& address, uint16_t port, size_t c
     }
     // The first socket may have got an ephemeral port: the others share it.
     bound_port = socket->socket.local_endpoint().port();
+    socket->fd = socket->socket.native_handle();
     sockets_.push_back(std::move(socket));
   }
   port_ = bound_port;
   local_ = {Protocol::Udp, address, bound_port};
 }
 
-void UdpListener::start_receiving() {
+void UdpListener::Socket::close_owned_fd() {
+  if (owns_fd && !fd_closed.exchange(true)) ::close(fd);
+}
+
+UdpListener::~UdpListener() {
+  closed_ = true;
+  for (auto& socket : sockets_) {
+    if (socket->owns_fd && !socket->fd_closed) ::shutdown(socket->fd, SHUT_RD);
+  }
+  join_receivers();
+  for (auto& socket : sockets_) socket->close_owned_fd();
+}
+
+void UdpListener::start_receiving(bool blocking_receivers) {
+  if (blocking_receivers) {
+    for (auto& socket : sockets_) {
+      // The timeout bounds how long close() waits should shutdown() not wake
+      // a receiver; the thread only wakes when idle.
+      timeval timeout{0, static_cast<suseconds_t>(kReceiveTimeout.count() * 1000)};
+      boost::system::error_code ec;
+      socket->socket.release(ec);
+      if (ec) throw std::system_error(ec, "cannot release UDP socket from Asio");
+      socket->owns_fd = true;
+      ::setsockopt(socket->fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+      receivers_.emplace_back([this, s = socket.get()] { receive_blocking(*s); });
+    }
+    return;
+  }
   for (auto& socket : sockets_) {
     asio::post(socket->strand, [self = shared_from_this(), s = socket.get()] { self->receive(*s); });
   }
@@ -91,6 +122,54 @@ void UdpListener::receive(Socket& socket) {
       });
 }
 
+void UdpListener::receive_blocking(Socket& socket) {
+  const int fd = socket.fd;
+  while (!closed_.load(std::memory_order_acquire)) {
+    auto length = static_cast<socklen_t>(socket.sender.capacity());
+    ssize_t size = ::recvfrom(fd, socket.buffer.get(), kReceiveBufferSize, 0, socket.sender.data(), &length);
+    if (closed_.load(std::memory_order_acquire)) return;
+    if (size >= 0) {
+      socket.sender.resize(length);
+      on_datagram(socket, static_cast<size_t>(size));
+      continue;
+    }
+    switch (errno) {
+      case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+      case EWOULDBLOCK:
+#endif
+      {
+        // Either SO_RCVTIMEO expired, or the descriptor became non-blocking
+        // because a full send buffer made send_later() use Asio: wait in
+        // poll so that case does not spin.
+        pollfd readable{fd, POLLIN, 0};
+        ::poll(&readable, 1, static_cast<int>(kReceiveTimeout.count()));
+        break;
+      }
+      case EBADF:
+      case ENOTSOCK:
+      case EINVAL:
+      case EFAULT:
+        return;  // the socket is unusable: retrying would spin
+      default:
+        break;   // EINTR, ICMP feedback (ECONNREFUSED ...): one datagram only
+    }
+  }
+}
+
+void UdpListener::join_receivers() {
+  for (auto& receiver : receivers_) {
+    if (!receiver.joinable()) continue;
+    // A handler that closes the listener runs on a receiver: it cannot join itself.
+    if (receiver.get_id() == std::this_thread::get_id()) {
+      receiver.detach();
+    } else {
+      receiver.join();
+    }
+  }
+  receivers_.clear();
+}
+
 void UdpListener::on_datagram(Socket& socket, size_t size) {
   Inbound inbound;
   inbound.parsed = sip::parse_message(std::string_view(socket.buffer.get(), size), context_->limits);
@@ -105,7 +184,7 @@ bool UdpListener::send(const Peer& to, std::string&& bytes) {
   Socket& socket = *sockets_[next_sender_.fetch_add(1, std::memory_order_relaxed) % sockets_.size()];
   std::optional<udp::endpoint> endpoint = destination_for(to);
   if (!endpoint) return false;
-  ssize_t sent = ::sendto(socket.socket.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT,
+  ssize_t sent = ::sendto(socket.fd, bytes.data(), bytes.size(), MSG_DONTWAIT,
                           endpoint->data(), static_cast<socklen_t>(endpoint->size()));
   if (sent >= 0) return true;
   if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -118,17 +197,36 @@ bool UdpListener::send(const Peer& to, std::string&& bytes) {
 void UdpListener::send_later(Socket& socket, const udp::endpoint& to, std::string&& bytes) {
   auto payload = std::make_shared<std::string>(std::move(bytes));
   asio::post(socket.strand, [self = shared_from_this(), s = &socket, to, payload] {
+    if (!s->socket.is_open()) {
+      // Blocking mode: give Asio a duplicate of the released descriptor.
+      if (s->fd_closed) return;
+      int duplicate = ::dup(s->fd);
+      if (duplicate < 0) return;
+      boost::system::error_code ec;
+      s->socket.assign(to.protocol(), duplicate, ec);
+      if (ec) {
+        ::close(duplicate);
+        return;
+      }
+    }
     s->socket.async_send_to(asio::buffer(*payload), to,
                             [payload](const boost::system::error_code&, size_t) {});
   });
 }
 
 void UdpListener::close() {
-  closed_ = true;
+  if (closed_.exchange(true)) return;
+  if (!receivers_.empty()) {
+    // Wakes receivers blocked in recvfrom (Linux does so even for an
+    // unconnected UDP socket, though it reports ENOTCONN).
+    for (auto& socket : sockets_) ::shutdown(socket->fd, SHUT_RD);
+    join_receivers();
+  }
   for (auto& socket : sockets_) {
     asio::post(socket->strand, [self = shared_from_this(), s = socket.get()] {
       boost::system::error_code ignored;
       s->socket.close(ignored);
+      s->close_owned_fd();
     });
   }
 }

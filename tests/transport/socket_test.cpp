@@ -158,6 +158,90 @@ TEST_F(SocketTest, UdpGarbageIsDeliveredAsParseError) {
   EXPECT_NE(in->parsed.status, sip::ParseStatus::Ok);
 }
 
+TEST_F(SocketTest, UdpAsyncReceivePathStillWorks) {
+  TransportLayer::Options options;
+  options.udp_blocking_receivers = false;
+  options.udp_sockets = 2;
+  start(options);
+  udp::socket client(client_io_, {kLoopback, 0});
+  client.send_to(asio::buffer(message("async-1")), {kLoopback, transport_->udp_port()});
+  auto in = wait_inbound();
+  ASSERT_TRUE(in);
+  ASSERT_EQ(in->parsed.status, sip::ParseStatus::Ok);
+  EXPECT_EQ(in->parsed.message->call_id(), "async-1");
+  EXPECT_EQ(in->peer.port, client.local_endpoint().port());
+}
+
+// Blocking receivers, without the fixture: nobody runs the io_context, so a
+// datagram can only reach the handler through a receiver thread.
+class BlockingReceiverTest : public ::testing::Test {
+ protected:
+  void start(size_t sockets) {
+    TransportLayer::Options options;
+    options.address = "127.0.0.1";
+    options.udp_port = 0;
+    options.tcp_port = 0;
+    options.ephemeral_ports = true;
+    options.udp_sockets = sockets;
+    options.udp_blocking_receivers = true;
+    transport_ = make_transport_layer(io_, options);
+    transport_->set_inbound_handler([this](Inbound&& in) {
+      std::lock_guard lock(mutex_);
+      call_ids_.emplace_back(in.parsed.message ? std::string(in.parsed.message->call_id()) : "");
+      handler_threads_.push_back(std::this_thread::get_id());
+      cv_.notify_all();
+    });
+    transport_->start();
+  }
+  bool wait_for_count(size_t count, std::chrono::milliseconds limit = 2000ms) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, limit, [&] { return call_ids_.size() >= count; });
+  }
+
+  asio::io_context io_;
+  asio::io_context client_io_;
+  std::unique_ptr<TransportLayer> transport_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::string> call_ids_;
+  std::vector<std::thread::id> handler_threads_;
+};
+
+TEST_F(BlockingReceiverTest, DatagramReachesHandlerWithoutAnIoThread) {
+  start(2);
+  udp::socket client(client_io_, {kLoopback, 0});
+  for (int i = 0; i < 20; ++i) {
+    client.send_to(asio::buffer(message("blocking-" + std::to_string(i))), {kLoopback, transport_->udp_port()});
+  }
+  ASSERT_TRUE(wait_for_count(20));
+  std::lock_guard lock(mutex_);
+  EXPECT_EQ(call_ids_.front(), "blocking-0");
+  for (auto id : handler_threads_) EXPECT_NE(id, std::this_thread::get_id());
+  transport_->stop();
+}
+
+TEST_F(BlockingReceiverTest, StopReturnsPromptlyWhileReceiversAreBlocked) {
+  start(2);
+  std::this_thread::sleep_for(50ms);  // let both receivers block in recvfrom
+  auto before = std::chrono::steady_clock::now();
+  transport_->stop();
+  auto took = std::chrono::steady_clock::now() - before;
+  EXPECT_LT(took, 150ms);  // woken by shutdown(), not by the 200 ms timeout
+
+  // Nothing is received any more once stop() returned.
+  udp::socket client(client_io_, {kLoopback, 0});
+  boost::system::error_code ignored;
+  client.send_to(asio::buffer(message("late")), {kLoopback, transport_->udp_port()}, 0, ignored);
+  EXPECT_FALSE(wait_for_count(1, 300ms));
+}
+
+TEST_F(BlockingReceiverTest, DestroyingTheLayerWithoutStopJoinsReceivers) {
+  start(1);
+  auto before = std::chrono::steady_clock::now();
+  transport_.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 1s);
+}
+
 TEST_F(SocketTest, TcpTwoMessagesInOneSegment) {
   start();
   tcp::socket client = connect_client();
