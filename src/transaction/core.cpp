@@ -2,7 +2,6 @@
 // the housekeeping timer (see core.hpp).
 #include "transaction/core.hpp"
 
-#include <malloc.h>
 
 #include <algorithm>
 
@@ -11,11 +10,6 @@
 namespace cppbx::transaction {
 
 namespace {
-// Freed records are given back to the OS (malloc_trim) once the store runs
-// empty after at least this many expiries: under steady load the memory is
-// reused anyway, after a burst it should not stay in RSS.
-constexpr size_t kTrimAfterExpiries = 10000;
-
 std::chrono::steady_clock::duration housekeeping_interval(const Timers& timers) {
   // A quarter of T1, 1 to 100 ms: Timer J (64*T1) ends at most that late.
   return std::clamp<std::chrono::steady_clock::duration>(timers.t1 / 4, std::chrono::milliseconds(1),
@@ -96,14 +90,11 @@ void Core::arm_housekeeping_locked() {
 void Core::housekeep() {
   housekeeping_armed_.store(false);
   auto now = std::chrono::steady_clock::now();
-  size_t expired = completed.expire(now);
+  // Completed records live in chunks mapped from the OS and unmapped as they
+  // expire (completed_store.hpp), so nothing here has to trim the heap.
+  completed.expire(now);
   for (auto& tx : deadlines.pop_expired(now)) tx->on_deadline();
-  expired_since_trim_ += expired;
   bool idle = completed.size() == 0 && deadlines.empty();
-  if (idle && expired_since_trim_ >= kTrimAfterExpiries) {
-    expired_since_trim_ = 0;
-    malloc_trim(0);
-  }
   if (!idle) {
     std::lock_guard lock(housekeeping_mutex_);
     if (!housekeeping_armed_.load()) arm_housekeeping_locked();

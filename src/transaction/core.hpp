@@ -104,7 +104,6 @@ struct Core : std::enable_shared_from_this<Core> {
   boost::asio::steady_timer housekeeping_timer;
   std::atomic<bool> housekeeping_armed_{false};
   bool housekeeping_stopped_ = false;
-  size_t expired_since_trim_ = 0;
 };
 using CorePtr = std::shared_ptr<Core>;
 
