@@ -15,6 +15,8 @@ test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   sip-tester baresip-core linphone-cli
+  postgresql-15 mariadb-server redis-server
+  python3-fastapi python3-uvicorn python3-multipart
 )
 
 wanted=("${build_packages[@]}")
