@@ -46,18 +46,6 @@ bool well_ordered(const std::vector<Migration>& migrations, std::string& error) 
 
 }  // namespace
 
-const std::vector<Migration>& builtin_migrations() {
-  static const std::vector<Migration> migrations = {
-      {1,
-       "create schema_migrations",
-       {"CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY,"
-        " name TEXT NOT NULL,"
-        " applied_at TEXT NOT NULL)"}},
-  };
-  return migrations;
-}
-
 std::optional<std::string> sqlite_path_from_url(const std::string& url, std::string& error) {
   return database_url::sqlite_path(url, error);
 }
