@@ -46,6 +46,15 @@ bool well_ordered(const std::vector<Migration>& migrations, std::string& error) 
 
 }  // namespace
 
+std::string_view dialect_name(Dialect dialect) {
+  switch (dialect) {
+    case Dialect::Sqlite: return "sqlite";
+    case Dialect::Postgresql: return "postgresql";
+    case Dialect::Mysql: return "mysql";
+  }
+  return "unknown";
+}
+
 std::optional<std::string> sqlite_path_from_url(const std::string& url, std::string& error) {
   return database_url::sqlite_path(url, error);
 }
@@ -143,7 +152,7 @@ bool Database::apply_locked(const Migration& migration, std::string& error) {
   try {
     std::string applied_at = utc_now_iso8601();
     soci::transaction transaction(session_);
-    for (const auto& statement : migration.statements) session_ << statement;
+    for (const auto& statement : migration.statements_for(Dialect::Sqlite)) session_ << statement;
     session_ << "INSERT INTO schema_migrations (version, name, applied_at) "
                 "VALUES (:version, :name, :applied_at)",
         soci::use(migration.version), soci::use(migration.name), soci::use(applied_at);

@@ -14,16 +14,39 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <soci/soci.h>
 
 namespace cppbx::storage {
 
+// The SQL flavour behind a Database; migrations may differ per dialect.
+enum class Dialect { Sqlite, Postgresql, Mysql };
+
+std::string_view dialect_name(Dialect dialect);
+
+// One schema step. `statements` is portable SQL run on every dialect that has
+// no list of its own; `postgresql` / `mysql` / `sqlite`, when not empty,
+// replace it on that dialect (e.g. AUTO_INCREMENT vs SERIAL vs INTEGER
+// PRIMARY KEY). MySQL commits DDL implicitly, so a half-applied migration is
+// re-run from its start: write CREATE TABLE IF NOT EXISTS / CREATE INDEX that
+// can be repeated. MySQL cannot index TEXT without a length: use VARCHAR(n)
+// for key, unique and indexed columns.
 struct Migration {
   int version = 0;       // strictly increasing in a list, starting at 1
   std::string name;
   std::vector<std::string> statements;
+  std::vector<std::string> sqlite = {};
+  std::vector<std::string> postgresql = {};
+  std::vector<std::string> mysql = {};
+
+  const std::vector<std::string>& statements_for(Dialect dialect) const {
+    const std::vector<std::string>* own = dialect == Dialect::Sqlite       ? &sqlite
+                                          : dialect == Dialect::Postgresql ? &postgresql
+                                                                           : &mysql;
+    return own->empty() ? statements : *own;
+  }
 };
 
 // The built-in schema history; later features append to it.
