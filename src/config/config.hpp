@@ -47,6 +47,7 @@ struct UserBackendConfig {
   SourceLocation where;
   toml::table table;          // the whole entry, type included
   std::string config_dir;     // folder of the file it came from (relative paths)
+  std::string database_url;   // the top-level database_url, for backends without their own
 };
 
 struct LocatorConfig {

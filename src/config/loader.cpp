@@ -138,6 +138,8 @@ class Loader {
 
   void load(toml::table& root, Config& config) {
     walk(root, "", top_level_handlers(config), kTopLevelNotYetSupported);
+    // After the walk: database_url may appear anywhere before [proxy].
+    for (auto& backend : config.proxy.user_backends) backend.database_url = config.database_url;
     check_registrar_limits(config.proxy);
   }
 
