@@ -1,14 +1,27 @@
 // The SQL database behind `database_url`, with versioned schema migrations.
 //
-// Only SQLite is built for now ("sqlite://path", "sqlite:///abs/path",
-// "sqlite::memory:"); MySQL and PostgreSQL URLs are refused with a clear
-// message. Migrations are a list in code, each applied once inside its own
-// transaction and recorded in `schema_migrations` (version, name, applied_at),
-// so opening the same database again is a no-op. A soci::session is not
-// thread-safe: all access goes through with_session(), which serialises it.
-// Callers on SIP I/O threads must hand queries to a worker instead.
+// SQLite ("sqlite://path", "sqlite:///abs/path", "sqlite::memory:"),
+// PostgreSQL ("postgres://user:pass@host:port/db") and MySQL/MariaDB
+// ("mysql://...") through SOCI; common/database_url.hpp reads the URL.
+// Migrations are a list in code, each applied once and recorded in
+// `schema_migrations` (version, name, applied_at), so opening the same
+// database again is a no-op; on SQLite and PostgreSQL a migration is one
+// transaction, on MySQL DDL commits implicitly (see Migration).
+//
+// Sessions come from a small soci::connection_pool (Options::pool_size; an
+// in-memory SQLite is always one session, since each connection would be a
+// separate database). A soci::session is not thread-safe, so with_session()
+// leases one for the duration of the work; callers may be any threads, e.g.
+// BlockingPool workers, but never the SIP I/O threads. When work on a
+// PostgreSQL/MySQL session fails, the session is reconnected before its next
+// use, so the database coming back after an outage needs no restart;
+// with_session_retried() also retries idempotent work once at once on a
+// fresh connection (a server restart otherwise costs one failed query per
+// pooled session).
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -58,44 +71,115 @@ std::optional<std::string> sqlite_path_from_url(const std::string& url, std::str
 
 class Database {
  public:
+  struct Options {
+    size_t pool_size = 1;
+    // Connect and read timeout of server databases (whole seconds, at least
+    // 1), and the longest wait for a free pooled session.
+    std::chrono::milliseconds timeout{5000};
+  };
+
   // Opens and migrates like open(), but throws std::runtime_error (with the
   // same message) on failure; for start-up code that aborts anyway.
   explicit Database(const std::string& url);
 
   // Opens the database and applies builtin_migrations(). nullptr with `error`
-  // when the URL is unusable, the file cannot be opened, or a migration fails.
+  // when the URL is unusable, the database cannot be reached, or a migration
+  // fails. `error` never holds the password.
   static std::unique_ptr<Database> open(const std::string& url, std::string& error);
-  // Opens without migrating (tests, tools).
+  static std::unique_ptr<Database> open(const std::string& url, const Options& options,
+                                        std::string& error);
+  // Opens without migrating (tests, tools, the database user backend, which
+  // reads a table it does not own).
   static std::unique_ptr<Database> open_unmigrated(const std::string& url, std::string& error);
+  static std::unique_ptr<Database> open_unmigrated(const std::string& url,
+                                                   const Options& options, std::string& error);
+  ~Database();
 
   // Applies, in order, each migration of `migrations` not applied yet. Stops
-  // at the first failure (its changes rolled back). Refuses a database that
-  // has versions this list does not know (written by a newer cppbx).
+  // at the first failure (its changes rolled back where the dialect can).
+  // Refuses a database that has versions this list does not know (written
+  // by a newer cppbx).
   bool migrate(const std::vector<Migration>& migrations, std::string& error);
 
   // Versions recorded in schema_migrations, ascending; empty on a new database.
   std::vector<int> applied_versions();
   int schema_version();  // highest applied version, 0 when none
 
+  // Runs work(soci::session&) on a leased session and returns its result.
+  // Throws what the work throws, or soci::soci_error when no session could be
+  // leased or reconnected in time.
   template <typename Work>
   auto with_session(Work&& work) {
-    std::lock_guard lock(mutex_);
-    return work(session_);
+    Lease lease(*this);
+    try {
+      return work(lease.session());
+    } catch (...) {
+      lease.failed();
+      throw;
+    }
   }
 
+  // For idempotent work (reads): a failure on a server database is retried
+  // once on the same session, reconnected first.
+  template <typename Work>
+  auto with_session_retried(Work&& work) {
+    Lease lease(*this);
+    try {
+      return work(lease.session());
+    } catch (...) {
+      if (!lease.reconnect_after_failure()) throw;
+    }
+    try {
+      return work(lease.session());
+    } catch (...) {
+      lease.failed();
+      throw;
+    }
+  }
+
+  Dialect dialect() const { return dialect_; }
+  size_t pool_size() const { return sessions_; }
+  // For log lines: dialect and file, or dialect, database, host and port;
+  // never the password.
+  const std::string& description() const { return description_; }
   const std::string& sqlite_path() const { return sqlite_path_; }
 
- private:
-  struct Unconnected {};
-  Database(std::string sqlite_path, Unconnected) : sqlite_path_(std::move(sqlite_path)) {}
-  bool connect(std::string& error);
-  std::vector<int> applied_versions_locked();
-  bool apply_locked(const Migration& migration, std::string& error);
-  bool migrate_builtin(std::string& error);
+  // Quotes `identifier` for this dialect ("x" or `x`); nullopt unless it is
+  // [A-Za-z_][A-Za-z0-9_]* or schema.name of two such parts.
+  std::optional<std::string> quote_identifier(std::string_view identifier) const;
 
-  std::mutex mutex_;
-  soci::session session_;
+ private:
+  // One leased pooled session; given back when destroyed.
+  class Lease {
+   public:
+    explicit Lease(Database& database);
+    ~Lease();
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    soci::session& session();
+    void failed();                  // reconnect this session before its next use
+    bool reconnect_after_failure();  // false on SQLite or when reconnecting fails
+   private:
+    Database& database_;
+    size_t position_ = 0;
+  };
+
+  Database() = default;
+  bool connect(const std::string& url, const Options& options, std::string& error);
+  std::vector<int> applied_versions(soci::session& session);
+  bool schema_table_exists(soci::session& session);
+  bool apply(soci::session& session, const Migration& migration, std::string& error);
+  bool migrate_builtin(std::string& error);
+  void reconnect_if_needed(size_t position);
+
+  Dialect dialect_ = Dialect::Sqlite;
+  size_t sessions_ = 1;
+  int lease_timeout_ms_ = 5000;
+  std::unique_ptr<soci::connection_pool> pool_;
+  std::mutex broken_mutex_;
+  std::vector<bool> broken_;  // per pooled session: reconnect before next use
   std::string sqlite_path_;
+  std::string description_;
 };
 
 }  // namespace cppbx::storage
