@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 
+#include "users/http_backend.hpp"
 #include "users/memory_backend.hpp"
 #include "users/plain_backend.hpp"
 
@@ -38,7 +39,8 @@ struct Registry {
   Registry() {
     makers["memory"] = make_memory_backend;
     makers["plain"] = make_plain_backend;
-    for (const char* planned : {"database", "http", "extension"}) {
+    makers["http"] = make_http_backend;
+    for (const char* planned : {"database", "extension"}) {
       makers[planned] = not_built_yet(planned);
     }
   }
