@@ -185,8 +185,9 @@ ExtensionStore::ExtensionStore(Database& database, ExtensionChanges* changes)
     : database_(database), changes_(changes ? *changes : ExtensionChanges::process_wide()) {}
 
 template <typename Work>
-StoreStatus ExtensionStore::guarded(std::string_view what, Work&& work) {
+StoreStatus ExtensionStore::guarded(std::string_view what, bool retry, Work&& work) {
   try {
+    if (retry) return database_.with_session_retried(std::forward<Work>(work));
     return database_.with_session(std::forward<Work>(work));
   } catch (const std::exception& e) {
     // SOCI messages quote the statement, never bound values, so no password.
@@ -203,7 +204,7 @@ StoreStatus ExtensionStore::add(const Extension& extension) {
   if (auto problem = extension_problem(extension); !problem.empty()) {
     return StoreStatus::fail(StoreStatus::Kind::Invalid, problem);
   }
-  StoreStatus status = guarded("adding an extension", [&](soci::session& sql) {
+  StoreStatus status = guarded("adding an extension", false, [&](soci::session& sql) {
     if (exists(sql, extension.extension)) {
       return StoreStatus::fail(StoreStatus::Kind::Duplicate,
                                fmt::format("extension {} already exists", extension.extension));
@@ -240,7 +241,7 @@ StoreStatus ExtensionStore::find(std::string_view extension, Extension& out) {
     return StoreStatus::fail(StoreStatus::Kind::Invalid, problem);
   }
   const std::string name(extension);
-  return guarded("reading an extension", [&](soci::session& sql) {
+  return guarded("reading an extension", true, [&](soci::session& sql) {
     RowBuffer row;
     soci::statement statement(sql);
     row.bind(statement);
@@ -255,7 +256,7 @@ StoreStatus ExtensionStore::find(std::string_view extension, Extension& out) {
 }
 
 StoreStatus ExtensionStore::list(std::vector<Extension>& out) {
-  return guarded("listing extensions", [&](soci::session& sql) {
+  return guarded("listing extensions", true, [&](soci::session& sql) {
     out.clear();
     RowBuffer row;
     soci::statement statement(sql);
@@ -277,7 +278,7 @@ StoreStatus ExtensionStore::remove(std::string_view extension) {
     return StoreStatus::fail(StoreStatus::Kind::Invalid, problem);
   }
   const std::string name(extension);
-  StoreStatus status = guarded("removing an extension", [&](soci::session& sql) {
+  StoreStatus status = guarded("removing an extension", false, [&](soci::session& sql) {
     if (!exists(sql, name)) return not_found(extension);
     sql << "DELETE FROM extensions WHERE extension = :extension", soci::use(name);
     return StoreStatus::success();
@@ -295,7 +296,7 @@ StoreStatus ExtensionStore::set_password(std::string_view extension, const std::
     return StoreStatus::fail(StoreStatus::Kind::Invalid, problem);
   }
   const std::string name(extension);
-  StoreStatus status = guarded("changing a password", [&](soci::session& sql) {
+  StoreStatus status = guarded("changing a password", false, [&](soci::session& sql) {
     if (!exists(sql, name)) return not_found(extension);
     const std::string now = utc_now();
     sql << "UPDATE extensions SET sip_password = :password, updated_at = :now "
@@ -312,7 +313,7 @@ StoreStatus ExtensionStore::set_enabled(std::string_view extension, bool enabled
     return StoreStatus::fail(StoreStatus::Kind::Invalid, problem);
   }
   const std::string name(extension);
-  StoreStatus status = guarded("enabling or disabling an extension", [&](soci::session& sql) {
+  StoreStatus status = guarded("enabling or disabling an extension", false, [&](soci::session& sql) {
     if (!exists(sql, name)) return not_found(extension);
     const std::string now = utc_now();
     const int disabled = enabled ? 0 : 1;
@@ -329,7 +330,7 @@ StoreStatus ExtensionStore::update(const Extension& extension) {
   if (auto problem = extension_problem(extension); !problem.empty()) {
     return StoreStatus::fail(StoreStatus::Kind::Invalid, problem);
   }
-  StoreStatus status = guarded("updating an extension", [&](soci::session& sql) {
+  StoreStatus status = guarded("updating an extension", false, [&](soci::session& sql) {
     if (!exists(sql, extension.extension)) return not_found(extension.extension);
     const std::string now = utc_now();
     const int disabled = extension.login_disabled ? 1 : 0;

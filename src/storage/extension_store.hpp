@@ -119,8 +119,11 @@ class ExtensionStore {
   StoreStatus update(const Extension& extension);
 
  private:
+  // Runs `work` on a session; database exceptions become DatabaseError.
+  // Reads pass retry = true: one retry on a reconnected session (server
+  // databases after a restart).
   template <typename Work>
-  StoreStatus guarded(std::string_view what, Work&& work);
+  StoreStatus guarded(std::string_view what, bool retry, Work&& work);
   void announce(std::string_view extension);
 
   Database& database_;
