@@ -53,15 +53,15 @@ std::optional<LookupResult> result_for_reason(std::string_view reason, std::stri
   };
   if (is({"not_found", "not_user"})) return LookupResult::not_found();
   if (is({"invalid_password", "invalid_credentials"})) {
-    return LookupResult::denied(403, "http backend: invalid credentials");
+    return LookupResult::denied(403, "http service: " + printable(reason));
   }
-  if (is({"disabled", "blocked"})) return LookupResult::denied(403, "http backend: account disabled or blocked");
+  if (is({"disabled", "blocked"})) return LookupResult::denied(403, "http service: " + printable(reason));
   if (is({"spam", "spam_detected"})) {
     spdlog::warn("http user backend: user '{}' is flagged as spam by the service; refused with 403",
                  printable(username));
-    return LookupResult::denied(403, "http backend: flagged as spam");
+    return LookupResult::denied(403, "http service: " + printable(reason));
   }
-  if (is({"payment_required"})) return LookupResult::denied(402, "http backend: payment required");
+  if (is({"payment_required"})) return LookupResult::denied(402, "http service: " + printable(reason));
   return std::nullopt;
 }
 
@@ -83,7 +83,7 @@ bool read_bool(const nlohmann::json& object, const char* name, bool& out) {
 }
 
 LookupResult user_from_json(const nlohmann::json& json, std::string_view username) {
-  if (!json.is_object()) return LookupResult::error("http backend: 200 answer is not a JSON object");
+  if (!json.is_object()) return LookupResult::error("200 answer is not a JSON object");
   SipUser user;
   user.username = std::string(username);
   for (const char* name : {"username", "password", "realm", "display_name"}) {
@@ -92,16 +92,16 @@ LookupResult user_from_json(const nlohmann::json& json, std::string_view usernam
                          : name == std::string_view("realm")    ? &user.realm
                                                                 : &user.display_name;
     if (!read_string(json, name, *field)) {
-      return LookupResult::error(std::string("http backend: field '") + name + "' is not a string");
+      return LookupResult::error(std::string("field '") + name + "' is not a string");
     }
   }
   if (!read_bool(json, "enabled", user.enabled)) {
-    return LookupResult::error("http backend: field 'enabled' is not true or false");
+    return LookupResult::error("field 'enabled' is not true or false");
   }
   if (!read_bool(json, "allow_guest_calls", user.allow_guest_calls)) {
-    return LookupResult::error("http backend: field 'allow_guest_calls' is not true or false");
+    return LookupResult::error("field 'allow_guest_calls' is not true or false");
   }
-  if (user.password.empty()) return LookupResult::error("http backend: 200 answer without a password");
+  if (user.password.empty()) return LookupResult::error("200 answer without a password");
   return LookupResult::found(std::move(user));
 }
 
@@ -133,11 +133,11 @@ LookupResult interpret_http_answer(long status, std::string_view body, std::stri
   nlohmann::json json = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
   const bool is_json = !json.is_discarded();
   if (status == 200) {
-    if (!is_json) return LookupResult::error("http backend: 200 answer with invalid JSON");
+    if (!is_json) return LookupResult::error("200 answer with invalid JSON");
     return user_from_json(json, username);
   }
   if (status >= 200 && status < 300) {
-    return LookupResult::error("http backend: unexpected HTTP status " + std::to_string(status));
+    return LookupResult::error("unexpected HTTP status " + std::to_string(status));
   }
   std::optional<std::string> reason;
   if (is_json && json.is_object()) {
@@ -150,14 +150,14 @@ LookupResult interpret_http_answer(long status, std::string_view body, std::stri
   // FastAPI's HTTPException answers {"detail": ...}: a 404 means no such user.
   if (status == 404) return LookupResult::not_found();
   if (reason) {
-    return LookupResult::error("http backend: unknown reason '" + printable(*reason) +
+    return LookupResult::error("unknown reason '" + printable(*reason) +
                                "' with HTTP status " + std::to_string(status));
   }
   if (!is_json) {
-    return LookupResult::error("http backend: HTTP status " + std::to_string(status) +
+    return LookupResult::error("HTTP status " + std::to_string(status) +
                                (body.empty() ? " with an empty body" : " with a body that is not JSON"));
   }
-  return LookupResult::error("http backend: HTTP status " + std::to_string(status) +
+  return LookupResult::error("HTTP status " + std::to_string(status) +
                              " without an error reason");
 }
 
@@ -411,7 +411,7 @@ class HttpBackend::Engine : public std::enable_shared_from_this<Engine> {
         curl_multi_add_handle(multi_, transfer->easy) != CURLM_OK) {
       if (transfer->easy != nullptr) curl_easy_cleanup(transfer->easy);
       transfer->easy = nullptr;
-      complete(*transfer, LookupResult::error("http backend: cannot start a request"));
+      complete(*transfer, LookupResult::error("cannot start a request"));
       return;
     }
     CURL* key = transfer->easy;
@@ -457,15 +457,15 @@ class HttpBackend::Engine : public std::enable_shared_from_this<Engine> {
 
   LookupResult outcome_of(const Transfer& t, CURLcode code) const {
     if (t.body_too_large) {
-      return LookupResult::error("http backend: answer body larger than " +
+      return LookupResult::error("answer body larger than " +
                                  std::to_string(options_.max_body_bytes / 1024) + " KiB");
     }
     if (code == CURLE_OPERATION_TIMEDOUT) {
-      return LookupResult::error("http backend: no answer within " +
+      return LookupResult::error("no answer within " +
                                  std::to_string(options_.timeout.count()) + " ms");
     }
     if (code != CURLE_OK) {
-      return LookupResult::error(std::string("http backend: request failed: ") + curl_easy_strerror(code));
+      return LookupResult::error(std::string("request failed: ") + curl_easy_strerror(code));
     }
     long status = 0;
     curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
@@ -497,13 +497,13 @@ class HttpBackend::Engine : public std::enable_shared_from_this<Engine> {
       Transfer t;
       t.request = std::move(item.request);
       t.done = std::move(item.done);
-      complete(t, LookupResult::error("http backend: stopped"));
+      complete(t, LookupResult::error("stopped"));
     }
     for (auto& [easy, transfer] : active_) {
       curl_multi_remove_handle(multi_, easy);
       curl_easy_cleanup(easy);
       transfer->easy = nullptr;
-      complete(*transfer, LookupResult::error("http backend: stopped"));
+      complete(*transfer, LookupResult::error("stopped"));
     }
     active_.clear();
   }
@@ -559,7 +559,7 @@ void HttpBackend::lookup(const LookupRequest& request, LookupCallback done) {
   if (!engine_->submit(request, done)) {
     spdlog::warn("http user backend {}: lookup of '{}' refused: {} lookups already in flight",
                  engine_->log_url(), printable(request.username), options_.max_in_flight);
-    done(LookupResult::error("http backend: too many lookups in flight"));
+    done(LookupResult::error("too many lookups in flight"));
   }
 }
 
