@@ -4,6 +4,7 @@
 // without the URL since it may hold a password.
 #include "common/database_url.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <string_view>
 
@@ -172,8 +173,8 @@ std::optional<Parsed> server_parsed(std::string_view rest, Kind kind, std::strin
   return parsed;
 }
 
-// A value for a SOCI connection string, single-quoted with \ escapes: libpq
-// reads that form, and so does SOCI's MySQL parameter parser.
+// A value for SOCI's MySQL connection string, single-quoted with \ escapes
+// (its parameter parser reads that form; a space inside quotes survives).
 std::string quoted(std::string_view value) {
   std::string out = "'";
   for (char c : value) {
@@ -181,6 +182,22 @@ std::string quoted(std::string_view value) {
     out += c;
   }
   out += '\'';
+  return out;
+}
+
+// Percent-encodes all but RFC 3986 unreserved characters.
+std::string encoded(std::string_view text) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
   return out;
 }
 
@@ -207,11 +224,21 @@ std::string soci_connect_string(const Parsed& parsed, int timeout_seconds) {
   std::string timeout = std::to_string(timeout_seconds < 1 ? 1 : timeout_seconds);
   std::string text;
   if (parsed.kind == Kind::Postgresql) {
-    text = "host=" + quoted(parsed.host) + " port=" + std::to_string(parsed.port) +
-           " dbname=" + quoted(parsed.database) + " connect_timeout=" + timeout;
-    if (!parsed.user.empty()) text += " user=" + quoted(parsed.user);
-    if (!parsed.password.empty()) text += " password=" + quoted(parsed.password);
-    if (!parsed.sslmode.empty()) text += " sslmode=" + quoted(parsed.sslmode);
+    // libpq's URI form: SOCI splits key=value strings at spaces, which would
+    // break a quoted password that contains one; the URI has no spaces.
+    std::string host = parsed.host.find(':') != std::string::npos ? "[" + parsed.host + "]"
+                                                                 : encoded(parsed.host);
+    text = "postgresql://";
+    if (!parsed.user.empty()) {
+      text += encoded(parsed.user);
+      if (!parsed.password.empty()) text += ":" + encoded(parsed.password);
+      text += "@";
+    }
+    text += host + ":" + std::to_string(parsed.port) + "/" + encoded(parsed.database) +
+            "?connect_timeout=" + timeout +
+            // NOTICEs ("table exists, skipping") would go to stderr.
+            "&options=-c%20client_min_messages%3Dwarning";
+    if (!parsed.sslmode.empty()) text += "&sslmode=" + encoded(parsed.sslmode);
     return text;
   }
   text = "host=" + quoted(parsed.host) + " port=" + std::to_string(parsed.port) +

@@ -35,10 +35,10 @@ struct Parsed {
 // The parts of `url`, or nullopt with the reason in `error`.
 std::optional<Parsed> parse(const std::string& url, std::string& error);
 
-// The SOCI connection string for the PostgreSQL or MySQL backend (values
-// quoted, so spaces and quotes in a password survive), with the connect and
-// read timeouts in whole seconds (at least 1). Holds the password: never log
-// it.
+// The SOCI connection string for the PostgreSQL backend (a libpq URI) or the
+// MySQL backend (quoted key=value pairs), so spaces and quotes in a password
+// survive, with the connect (and MySQL read/write) timeouts in whole seconds,
+// at least 1. Holds the password: never log it.
 std::string soci_connect_string(const Parsed& parsed, int timeout_seconds);
 
 // The SQLite file (":memory:" for an in-memory database), or nullopt with

@@ -319,6 +319,8 @@ std::string MariaDbServer::missing_message() {
          "(Debian packages mariadb-server and mariadb-client)";
 }
 
+int MariaDbServer::stop_signal() const { return SIGTERM; }
+
 std::string MariaDbServer::url() const {
   return "mysql://" + encoded(user_) + ":" + encoded(password_) + "@127.0.0.1:" +
          std::to_string(port_) + "/" + database_;

@@ -101,6 +101,7 @@ class MariaDbServer final : public DbServer {
   std::vector<std::string> server_command() const override;
   bool ready() const override;
   bool after_first_start(std::string& error) override;
+  int stop_signal() const override;
   std::string socket_path() const { return folder_ + "/mysqld.sock"; }
 };
 
