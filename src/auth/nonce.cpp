@@ -3,6 +3,8 @@
 // schedule is paid once at start-up instead of on every challenge.
 #include "auth/nonce.hpp"
 
+#include "common/random.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -155,9 +157,7 @@ std::string NonceIssuer::issue() const {
   for (size_t i = 0; i < kTimeBytes; ++i) {
     raw[i] = static_cast<uint8_t>(issued_at >> (8 * (kTimeBytes - 1 - i)));
   }
-  if (RAND_bytes(raw.data() + kTimeBytes, kRandomBytes) != 1) {
-    throw std::runtime_error("RAND_bytes failed");
-  }
+  random::fill_secure_buffered(raw.data() + kTimeBytes, kRandomBytes);
   auto signature = mac(raw.data(), kSignedBytes);
   std::memcpy(raw.data() + kSignedBytes, signature.data(), kMacBytes);
   return base64url_encode(raw.data(), raw.size());

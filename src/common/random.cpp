@@ -5,7 +5,10 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstring>
 #include <random>
 #include <string_view>
 
@@ -33,7 +36,30 @@ void fill_secure(uint8_t* out, size_t count) {
   }
 }
 
+struct Reserve {
+  static constexpr size_t kSize = 256;
+  std::array<uint8_t, kSize> bytes{};
+  size_t used = kSize;  // empty until first use
+};
+
 }  // namespace
+
+void fill_secure_buffered(uint8_t* out, size_t count) {
+  thread_local Reserve reserve;
+  while (count > 0) {
+    if (reserve.used == Reserve::kSize) {
+      fill_secure(reserve.bytes.data(), Reserve::kSize);
+      reserve.used = 0;
+    }
+    size_t take = std::min(count, Reserve::kSize - reserve.used);
+    uint8_t* from = reserve.bytes.data() + reserve.used;
+    std::memcpy(out, from, take);
+    std::memset(from, 0, take);
+    reserve.used += take;
+    out += take;
+    count -= take;
+  }
+}
 
 std::vector<uint8_t> secure_bytes(size_t count) {
   std::vector<uint8_t> bytes(count);

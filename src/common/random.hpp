@@ -15,6 +15,12 @@ namespace cppbx::random {
 // Fills `count` bytes from the kernel CSPRNG.
 std::vector<uint8_t> secure_bytes(size_t count);
 
+// Fills `count` bytes of the same quality from a small per-thread reserve of
+// kernel CSPRNG output, refilled a few hundred bytes at a time: a system call
+// per digest nonce would cost more than the rest of the challenge. Bytes
+// are wiped from the reserve as they are handed out.
+void fill_secure_buffered(uint8_t* out, size_t count);
+
 // `length` characters from [A-Za-z0-9].
 std::string alphanumeric(size_t length);
 
