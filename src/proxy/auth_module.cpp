@@ -88,24 +88,51 @@ std::string_view realm_host(const sip::Message& request) {
   return request.request_uri().host;
 }
 
+// Points the credential field named `name` at `value` (the first occurrence
+// wins, as a search would find it). One pass over the parameters instead of
+// a search per field: every authenticated request comes through here.
+void assign_credential(auth::DigestCredentials& c, std::string_view name, std::string_view value) {
+  struct Field {
+    std::string_view name;
+    std::string_view auth::DigestCredentials::*member;
+  };
+  static constexpr Field kFields[] = {
+      {"username", &auth::DigestCredentials::username},
+      {"nonce", &auth::DigestCredentials::nonce},
+      {"uri", &auth::DigestCredentials::uri},
+      {"response", &auth::DigestCredentials::response},
+      {"algorithm", &auth::DigestCredentials::algorithm},
+      {"cnonce", &auth::DigestCredentials::cnonce},
+      {"nc", &auth::DigestCredentials::nc},
+      {"qop", &auth::DigestCredentials::qop},
+      {"opaque", &auth::DigestCredentials::opaque},
+  };
+  for (const Field& field : kFields) {
+    if (field.name.size() == name.size() && iequals(field.name, name)) {
+      if ((c.*field.member).data() == nullptr) c.*field.member = value;
+      return;
+    }
+  }
+}
+
 // The Digest credentials for `realm` in the headers with `id`, if any.
 std::optional<auth::DigestCredentials> find_credentials(const sip::Message& request,
                                                         sip::HeaderId id, std::string_view realm) {
   for (const sip::Header& header : request.headers()) {
     if (header.id != id) continue;
     auto params = sip::parse_auth_params(header.value);
-    if (!params || !iequals(params->scheme, "Digest") || params->get("realm") != realm) continue;
+    if (!params || !iequals(params->scheme, "Digest")) continue;
     auth::DigestCredentials c;
-    c.username = params->get("username").value_or("");
+    std::optional<std::string_view> realm_seen;
+    for (const auto& [name, value] : params->params) {
+      if (name.size() == 5 && iequals(name, "realm")) {
+        if (!realm_seen) realm_seen = value;
+      } else {
+        assign_credential(c, name, value);
+      }
+    }
+    if (realm_seen != realm) continue;
     c.realm = realm;
-    c.nonce = params->get("nonce").value_or("");
-    c.uri = params->get("uri").value_or("");
-    c.response = params->get("response").value_or("");
-    c.algorithm = params->get("algorithm").value_or("");
-    c.cnonce = params->get("cnonce").value_or("");
-    c.nc = params->get("nc").value_or("");
-    c.qop = params->get("qop").value_or("");
-    c.opaque = params->get("opaque").value_or("");
     return c;
   }
   return std::nullopt;
