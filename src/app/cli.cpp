@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "app/extension_cli.hpp"
 #include "app/module_factory.hpp"
 #include "app/server.hpp"
 #include "common/logging.hpp"
@@ -57,12 +58,15 @@ int run_cli(int argc, char** argv) {
   cli.add_flag("--check-config", options.check_only,
                "Load and validate the configuration, print every problem, and exit");
   cli.add_flag("-V,--version", options.show_version, "Print the version and exit");
+  ExtensionCli extensions;
+  extensions.attach(cli);
   CLI11_PARSE(cli, argc, argv);
 
   if (options.show_version) {
     std::cout << "cppbx " << kVersion << '\n';
     return 0;
   }
+  if (extensions.selected()) return extensions.run(options.config_path, std::cin, std::cout, std::cerr);
 
   config::Diagnostics diagnostics;
   std::string first_user, first_password;

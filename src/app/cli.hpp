@@ -1,4 +1,5 @@
-// The command line: --conf, --check-config, --version, --help.
+// The command line: --conf, --check-config, --version, --help, and the
+// `extension` subcommand (app/extension_cli.hpp).
 #pragma once
 
 namespace cppbx::app {

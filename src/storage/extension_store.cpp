@@ -120,7 +120,7 @@ bool exists(soci::session& sql, const std::string& extension) {
 }
 
 StoreStatus not_found(std::string_view extension) {
-  return StoreStatus::fail(StoreStatus::Kind::NotFound, fmt::format("no extension {}", extension));
+  return StoreStatus::fail(StoreStatus::Kind::NotFound, fmt::format("unknown extension {}", extension));
 }
 
 }  // namespace
