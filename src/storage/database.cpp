@@ -174,8 +174,14 @@ bool Database::connect(const std::string& url, const Options& options, std::stri
   }
 }
 
-std::optional<std::string> Database::quote_identifier(std::string_view identifier) const {
-  const char quote = dialect_ == Dialect::Mysql ? '`' : '"';
+std::optional<Dialect> dialect_of_url(const std::string& url, std::string& error) {
+  auto parsed = database_url::parse(url, error);
+  if (!parsed) return std::nullopt;
+  return dialect_of(parsed->kind);
+}
+
+std::optional<std::string> quote_identifier(Dialect dialect, std::string_view identifier) {
+  const char quote = dialect == Dialect::Mysql ? '`' : '"';
   auto quoted_part = [quote](std::string_view part) {
     return std::string(1, quote) + std::string(part) + quote;
   };

@@ -62,6 +62,15 @@ struct Migration {
   }
 };
 
+// `identifier` quoted for `dialect` ("x", or `x` on MySQL); nullopt unless it
+// is [A-Za-z_][A-Za-z0-9_]* (at most 63 characters) or schema.name of two
+// such parts. For table and column names that come from configuration.
+std::optional<std::string> quote_identifier(Dialect dialect, std::string_view identifier);
+
+// The dialect `url` names, without connecting; nullopt with `error` (never
+// holding the password) when the URL is unusable.
+std::optional<Dialect> dialect_of_url(const std::string& url, std::string& error);
+
 // The built-in schema history; later features append to it.
 const std::vector<Migration>& builtin_migrations();
 
@@ -146,7 +155,9 @@ class Database {
 
   // Quotes `identifier` for this dialect ("x" or `x`); nullopt unless it is
   // [A-Za-z_][A-Za-z0-9_]* or schema.name of two such parts.
-  std::optional<std::string> quote_identifier(std::string_view identifier) const;
+  std::optional<std::string> quote_identifier(std::string_view identifier) const {
+    return storage::quote_identifier(dialect_, identifier);
+  }
 
  private:
   // One leased pooled session; given back when destroyed.

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 
+#include "users/database_backend.hpp"
 #include "users/extension_backend.hpp"
 #include "users/http_backend.hpp"
 #include "users/memory_backend.hpp"
@@ -13,17 +14,6 @@
 
 namespace cppbx::users {
 namespace {
-
-// A RustPBX file naming a backend type cppbx does not have yet still loads:
-// the entry is left out of the chain with a warning, like any other
-// not-yet-supported key.
-BackendMaker not_built_yet(std::string type) {
-  return [type](const config::UserBackendConfig& cfg, config::Diagnostics& diagnostics) {
-    diagnostics.warning(cfg.where, cfg.key_path + ".type",
-                        "backend type " + type + " is not yet supported; this backend is skipped");
-    return std::shared_ptr<UserBackend>();
-  };
-}
 
 size_t error_count(const config::Diagnostics& diagnostics) {
   size_t errors = 0;
@@ -42,9 +32,7 @@ struct Registry {
     makers["plain"] = make_plain_backend;
     makers["extension"] = make_extension_backend;
     makers["http"] = make_http_backend;
-    for (const char* planned : {"database"}) {
-      makers[planned] = not_built_yet(planned);
-    }
+    makers["database"] = make_database_backend;
   }
 };
 
