@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/database_url.hpp"
 #include "users/config_fields.hpp"
 
 namespace cppbx::users {
@@ -215,9 +216,11 @@ std::shared_ptr<UserBackend> make_extension_backend(const config::UserBackendCon
   ExtensionBackend::Options options;
   options.database_url = own_url ? *own_url : cfg.database_url;
   if (options.database_url.empty()) options.database_url = config::Config{}.database_url;
-  if (own_url && own_url->empty()) {
-    fields.error(fields.node("database_url"), "database_url", "must not be empty");
-    return nullptr;
+  if (own_url) {
+    std::string problem;
+    if (own_url->empty()) problem = "must not be empty";
+    else if (!database_url::parse(*own_url, problem)) problem = "unusable: " + problem;
+    if (!problem.empty()) fields.error(fields.node("database_url"), "database_url", problem);
   }
   if (error_count(diagnostics) != problems_before) return nullptr;
   options.ttl = std::chrono::seconds(*ttl);

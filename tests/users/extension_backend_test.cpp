@@ -343,13 +343,16 @@ TEST_F(ExtensionBackendTest, BadFieldsAreErrorsWithTheirKeys) {
   };
   for (const Case& c : {Case{"ttl = \"long\"", "ttl"}, Case{"ttl = -1", "ttl"},
                         Case{"timeout_ms = 0", "timeout_ms"}, Case{"max_in_flight = 1.5", "max_in_flight"},
-                        Case{"database_url = 7", "database_url"}, Case{"database_url = \"\"", "database_url"}}) {
+                        Case{"database_url = 7", "database_url"}, Case{"database_url = \"\"", "database_url"},
+                        Case{"database_url = \"oracle://db\"", "database_url"},
+                        Case{"database_url = \"postgres://u:secret@:99999/x\"", "database_url"}}) {
     auto cfg = backend_config("type = \"extension\"\n" + c.toml + "\n");
     cfg.database_url = url();
     config::Diagnostics diagnostics;
     EXPECT_EQ(make_extension_backend(cfg, diagnostics), nullptr) << c.toml;
     EXPECT_TRUE(has_diagnostic(diagnostics, Severity::Error, "proxy.user_backends[0]." + c.key, ""))
         << c.toml;
+    for (const auto& item : diagnostics.all()) EXPECT_EQ(item.message.find("secret"), std::string::npos);
   }
 }
 
