@@ -134,21 +134,19 @@ int ExtensionCli::run(const std::string& config_path, std::istream& in, std::ost
     return kExtensionDatabaseError;
   }
   storage::ExtensionStore store(*database);
-
   if (action_ == "list") return list(store, out, err);
-  if (action_ == "remove") {
-    if (auto status = store.remove(extension_); !status.ok()) return report(status, err);
-    out << "extension " << extension_ << " removed\n";
-    return kExtensionOk;
-  }
-  if (action_ == "enable" || action_ == "disable") {
-    bool enable = action_ == "enable";
-    if (auto status = store.set_enabled(extension_, enable); !status.ok()) return report(status, err);
-    out << "extension " << extension_ << (enable ? " enabled\n" : " disabled\n");
-    return kExtensionOk;
-  }
+  if (action_ == "add" || action_ == "passwd") return set_credentials(store, in, out, err);
 
-  // add and passwd: a password given, read from stdin, or generated.
+  storage::StoreStatus status = action_ == "remove" ? store.remove(extension_)
+                                                    : store.set_enabled(extension_, action_ == "enable");
+  if (!status.ok()) return report(status, err);
+  out << "extension " << extension_ << ' '
+      << (action_ == "remove" ? "removed" : action_ == "enable" ? "enabled" : "disabled") << '\n';
+  return kExtensionOk;
+}
+
+int ExtensionCli::set_credentials(storage::ExtensionStore& store, std::istream& in, std::ostream& out,
+                                  std::ostream& err) {
   std::string password;
   bool generated = false;
   if (password_) {
@@ -174,6 +172,7 @@ int ExtensionCli::run(const std::string& config_path, std::istream& in, std::ost
   }
   if (!status.ok()) return report(status, err);
   out << "extension " << extension_ << (action_ == "add" ? " added" : ": password changed");
+  // The only place a password is ever printed: one the user has not seen yet.
   if (generated) out << "; generated SIP password (shown once): " << password;
   out << '\n';
   return kExtensionOk;

@@ -16,6 +16,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "storage/extension_store.hpp"
+
 namespace cppbx::app {
 
 // Exit codes of `cppbx extension ...`.
@@ -37,6 +39,10 @@ class ExtensionCli {
   int run(const std::string& config_path, std::istream& in, std::ostream& out, std::ostream& err);
 
  private:
+  // add and passwd: the password given, read from stdin, or generated.
+  int set_credentials(storage::ExtensionStore& store, std::istream& in, std::ostream& out,
+                      std::ostream& err);
+
   CLI::App* command_ = nullptr;
   std::string action_;
   std::string extension_;
