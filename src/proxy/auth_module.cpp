@@ -2,6 +2,14 @@
 // backend's worker thread: it owns everything it touches (the request context,
 // next(), and a shared_ptr to the authenticator), and answers through the
 // thread-safe ServerTransaction::respond().
+//
+// HA1-only users and scanners: a user whose backend stores only an MD5 HA1
+// is re-challenged with MD5 when it answers SHA-256. If unknown users got 403
+// there instead, that re-challenge would tell a scanner the name exists. So
+// whenever the chain may hold such users (a database backend with an
+// ha1_column), every SHA-256 answer that cannot be accepted (unknown user,
+// user of another realm, wrong password, HA1-only user) gets the same MD5
+// re-challenge; the MD5 answer then decides, and its refusals all look alike.
 #include "proxy/auth_module.hpp"
 
 #include <algorithm>
@@ -30,6 +38,17 @@ bool digest_uri_matches(std::string_view digest_uri, const sip::Uri& request_uri
          uri->port == request_uri.port;
 }
 
+// Only the database backend returns users with an HA1 and no password, and
+// only when it has an ha1_column.
+bool may_hold_ha1_only_users(const config::ProxyConfig& config) {
+  for (const auto& backend : config.user_backends) {
+    if (backend.type != "database") continue;
+    auto column = backend.table["ha1_column"].value<std::string>();
+    if (column && !column->empty()) return true;
+  }
+  return false;
+}
+
 bool offers_md5_and_more(const std::vector<auth::DigestAlgorithm>& algorithms) {
   bool md5 = std::find(algorithms.begin(), algorithms.end(), auth::DigestAlgorithm::Md5) !=
              algorithms.end();
@@ -46,7 +65,8 @@ struct AuthModule::Shared {
       : users(std::move(users_in)), identity(std::move(identity_in)),
         authenticator(std::move(options), clock), ensure_user(config.ensure_user),
         can_narrow(offers_md5_and_more(authenticator.algorithms())),
-        md5_only_user_agents(config.auth_md5_only_user_agents) {
+        md5_only_user_agents(config.auth_md5_only_user_agents),
+        ha1_only_users(may_hold_ha1_only_users(config)) {
     if (can_narrow && config.auth_md5_fallback) {
       fallback = std::make_unique<auth::Md5Fallback>(auth::Md5Fallback::Options{}, clock);
     }
@@ -59,6 +79,8 @@ struct AuthModule::Shared {
   bool can_narrow = false;
   auth::UserAgentList md5_only_user_agents;
   std::unique_ptr<auth::Md5Fallback> fallback;  // null: adaptive fallback off
+  // Failed non-MD5 answers are re-challenged with MD5 (see the file top).
+  bool ha1_only_users = false;
 };
 
 namespace {
@@ -232,6 +254,21 @@ struct Attempt {
     respond(403);
   }
 
+  // The re-challenge an HA1-only user gets for a non-MD5 answer.
+  void rechallenge_md5(std::string_view reason) {
+    log("re-challenged", reason);
+    narrow("answered with an algorithm the stored HA1 cannot verify");
+    if (md5_only) {
+      challenge_offer(false);
+    } else {
+      challenge(false, auth::DigestAlgorithm::Md5);  // MD5-only configurations
+    }
+  }
+  // A refusal that must look like an HA1-only user's re-challenge instead.
+  bool disguise_as_ha1_user() const {
+    return shared->ha1_only_users && checked.algorithm != auth::DigestAlgorithm::Md5;
+  }
+
   void on_lookup(users::LookupResult result);
   void on_user(users::SipUser user);
 };
@@ -280,6 +317,7 @@ void Attempt::on_lookup(users::LookupResult result) {
   switch (result.outcome) {
     case users::LookupOutcome::Found:
       if (!users::realm_matches(result.user.realm, context->realm)) {
+        if (disguise_as_ha1_user()) return rechallenge_md5("user belongs to another realm");
         spend_digest_work();
         refuse_credentials("user belongs to another realm");
         return;
@@ -287,6 +325,7 @@ void Attempt::on_lookup(users::LookupResult result) {
       on_user(std::move(result.user));
       return;
     case users::LookupOutcome::NotFound:
+      if (disguise_as_ha1_user()) return rechallenge_md5("unknown user");
       spend_digest_work();
       refuse_credentials("unknown user");
       return;
@@ -330,15 +369,10 @@ void Attempt::on_user(users::SipUser user) {
       challenge_offer(true);
       return;
     case auth::Verdict::CannotVerify:
-      log("re-challenged", "only an MD5 HA1 is stored: offering MD5");
-      narrow("answered with an algorithm the stored HA1 cannot verify");
-      if (md5_only) {
-        challenge_offer(false);
-      } else {
-        challenge(false, auth::DigestAlgorithm::Md5);  // MD5-only configurations
-      }
+      rechallenge_md5("only an MD5 HA1 is stored: offering MD5");
       return;
     case auth::Verdict::WrongResponse:
+      if (disguise_as_ha1_user()) return rechallenge_md5("wrong password");
       refuse_credentials("wrong password");
       return;
     case auth::Verdict::Malformed:

@@ -427,6 +427,79 @@ TEST_F(AuthModuleTest, StoredMd5Ha1UserIsOfferedMd5WhenAnsweringSha256) {
   EXPECT_TRUE(register_as("dave", "pw", "MD5").next_called);
 }
 
+// With a database backend that has an ha1_column, a failed SHA-256 answer
+// from an unknown user, a user of another realm or a wrong password gets the
+// same MD5 re-challenge as an HA1-only user, so existence does not show.
+class Ha1ChainTest : public AuthModuleTest {
+ protected:
+  void SetUp() override {
+    users::SipUser dave;
+    dave.username = "dave";
+    dave.ha1_md5 = auth::compute_ha1(auth::DigestAlgorithm::Md5, "dave", "example.com", "pw");
+    backend = std::make_shared<users::MemoryBackend>(std::vector<users::SipUser>{
+        dave, make_user("alice", "wonderland"), make_user("carol", "secret", true, "other.org")});
+    config::UserBackendConfig database;
+    database.type = "database";
+    database.table = toml::table{{"type", "database"}, {"ha1_column", "ha1"}};
+    config.user_backends.push_back(database);
+    make_module();
+  }
+  // The shape of a response, without its nonce (new for every challenge).
+  static std::vector<std::string> shape(const Recorded& response) {
+    std::vector<std::string> parts = {std::to_string(response.code), response.reason};
+    for (const std::string& value : response.values("WWW-Authenticate")) {
+      parts.push_back(param_of(value, "algorithm") + "/" + param_of(value, "realm") + "/" +
+                      param_of(value, "stale"));
+    }
+    return parts;
+  }
+};
+
+TEST_F(Ha1ChainTest, FailedSha256AnswersAllGetTheHa1UsersMd5Rechallenge) {
+  // Separate clients: a narrowed client is offered MD5 alone from then on.
+  peer_address = "192.0.2.11";
+  auto ha1_user = register_as("dave", "pw", "SHA-256");
+  peer_address = "192.0.2.12";
+  auto unknown = register_as("mallory", "guess", "SHA-256");
+  peer_address = "192.0.2.13";
+  auto wrong = register_as("alice", "guess", "SHA-256");
+  peer_address = "192.0.2.14";
+  auto other_realm = register_as("carol", "secret", "SHA-256");
+  for (const Outcome* outcome : {&ha1_user, &unknown, &wrong, &other_realm}) {
+    ASSERT_TRUE(outcome->response());
+    EXPECT_FALSE(outcome->next_called);
+  }
+  EXPECT_EQ(ha1_user.response()->code, 401);
+  auto offered = ha1_user.response()->values("WWW-Authenticate");
+  ASSERT_EQ(offered.size(), 1u);
+  EXPECT_EQ(param_of(offered[0], "algorithm"), "MD5");
+  EXPECT_EQ(shape(*unknown.response()), shape(*ha1_user.response()));
+  EXPECT_EQ(shape(*wrong.response()), shape(*ha1_user.response()));
+  EXPECT_EQ(shape(*other_realm.response()), shape(*ha1_user.response()));
+}
+
+TEST_F(Ha1ChainTest, TheMd5AnswerDecidesAndItsRefusalsLookAlike) {
+  EXPECT_TRUE(register_as("dave", "pw", "MD5").next_called);
+  EXPECT_TRUE(register_as("alice", "wonderland", "SHA-256").next_called);  // passwords still do
+  auto wrong_ha1 = register_as("dave", "nope", "MD5");
+  auto unknown = register_as("mallory", "guess", "MD5");
+  ASSERT_TRUE(wrong_ha1.response() && unknown.response());
+  EXPECT_EQ(wrong_ha1.response()->code, 403);
+  EXPECT_EQ(unknown.response()->code, 403);
+  EXPECT_EQ(unknown.response()->headers, wrong_ha1.response()->headers);
+}
+
+TEST_F(AuthModuleTest, WithoutHa1ColumnsUnknownSha256UsersAreRefusedAtOnce) {
+  config::UserBackendConfig database;
+  database.type = "database";
+  database.table = toml::table{{"type", "database"}};
+  config.user_backends.push_back(database);
+  make_module();
+  auto unknown = register_as("mallory", "guess", "SHA-256");
+  ASSERT_TRUE(unknown.response());
+  EXPECT_EQ(unknown.response()->code, 403);
+}
+
 TEST_F(AuthModuleTest, AsynchronousBackendAnswerResumesThePipeline) {
   backend = std::make_shared<ScriptedBackend>(users::LookupResult::found(make_user("alice", "wonderland")), true);
   make_module();
