@@ -130,17 +130,21 @@ TEST(MemoryBackendConfig, MissingFieldsAndBadShapes) {
   EXPECT_TRUE(has_diagnostic(elements, Diagnostic::Severity::Error, "proxy.user_backends[0].users[1]", "table"));
 }
 
-TEST(BackendFactory, PlannedTypesAreSkippedWithAWarning) {
-  for (std::string type : {"database", "http", "extension"}) {
-    config::Diagnostics diagnostics;
-    EXPECT_FALSE(make_backend(backend_config("type = \"" + type + "\"\n"), diagnostics));
-    EXPECT_FALSE(diagnostics.has_errors());
-    EXPECT_TRUE(has_diagnostic(diagnostics, Diagnostic::Severity::Warning, "proxy.user_backends[0].type",
-                               "backend type " + type + " is not yet supported"));
-  }
+TEST(BackendFactory, UnknownTypeIsAnErrorNamingTheKnownTypes) {
   config::Diagnostics unknown;
   EXPECT_FALSE(make_backend(backend_config("type = \"ldap\"\n"), unknown));
-  EXPECT_TRUE(has_diagnostic(unknown, Diagnostic::Severity::Error, "proxy.user_backends[0].type", "unknown backend type"));
+  EXPECT_TRUE(has_diagnostic(unknown, Diagnostic::Severity::Error, "proxy.user_backends[0].type",
+                             "unknown backend type 'ldap' (known: database, extension, http, memory, plain"));
+}
+
+TEST(BackendFactory, EachBuiltInTypeChecksItsRequiredKeys) {
+  // Every built type refuses an entry missing what it cannot work without,
+  // instead of being skipped as the planned types once were.
+  for (std::string type : {"http", "plain"}) {
+    config::Diagnostics diagnostics;
+    EXPECT_FALSE(make_backend(backend_config("type = \"" + type + "\"\n"), diagnostics)) << type;
+    EXPECT_TRUE(diagnostics.has_errors()) << type;
+  }
 }
 
 TEST(BackendFactory, BuiltInTypesAreRegisteredWithoutStaticInitialisers) {
@@ -163,14 +167,7 @@ TEST(BackendFactory, RegisteredTypeIsUsedAndChainKeepsOrder) {
   EXPECT_EQ(lookup_now(*chain, "1001")->user.password, "from-fixed");
   EXPECT_EQ(lookup_now(*chain, "1002")->user.password, "other");
 
-  // A type not built yet is skipped with a warning; an invalid entry fails the chain.
-  configs.push_back(backend_config("type = \"http\"\n"));
-  config::Diagnostics skipping;
-  auto partial = make_backend_chain(configs, skipping);
-  ASSERT_TRUE(partial);
-  EXPECT_EQ(partial->size(), 2u);
-  EXPECT_FALSE(skipping.has_errors());
-
+  // An invalid entry fails the whole chain.
   configs.push_back(backend_config("type = \"memory\"\nusers = \"alice\"\n"));
   config::Diagnostics failing;
   EXPECT_FALSE(make_backend_chain(configs, failing));
