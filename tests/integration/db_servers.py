@@ -51,10 +51,18 @@ class _Server:
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix=self.prefix)
-        self.port = h.free_port()
         try:
             self._initialise()
-            self.start()
+            # The port may be taken between picking and binding it: a server
+            # that exits at once gets another one (later starts keep theirs).
+            for attempt in range(3):
+                self.port = h.free_port()
+                try:
+                    self.start()
+                    break
+                except h.CheckFailed:
+                    if attempt == 2 or self.running():
+                        raise
             self._after_first_start()
         except BaseException:
             self.__exit__(None, None, None)

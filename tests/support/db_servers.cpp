@@ -176,10 +176,23 @@ bool DbServer::run_command(const std::vector<std::string>& command, std::string&
 
 bool DbServer::start(std::string& error) {
   if (running()) return true;
-  if (!initialised_) {
-    if (port_ == 0) port_ = free_loopback_port();
+  if (!created_) {
     if (!initialise(error)) return false;
+    created_ = true;
   }
+  // The first start may lose its port to another process between picking
+  // and binding it: a server that exits at once then gets a new port. Later
+  // starts keep the port, since clients are configured with it.
+  const int attempts = initialised_ ? 1 : 3;
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
+    if (!initialised_) port_ = free_loopback_port();
+    if (launch(error)) return true;
+    if (running()) break;  // still running but not usable: no point retrying
+  }
+  return false;
+}
+
+bool DbServer::launch(std::string& error) {
   std::vector<std::string> command = server_command();
   std::vector<char*> argv = argv_of(command);
   int log_fd = ::open((folder_ + "/server.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0666);
@@ -200,8 +213,8 @@ bool DbServer::start(std::string& error) {
     }
     if (ready()) {
       if (!initialised_) {
-        initialised_ = true;
         if (!after_first_start(error)) return false;
+        initialised_ = true;
       }
       return true;
     }
@@ -216,7 +229,7 @@ int DbServer::stop_signal() const { return SIGINT; }
 
 void DbServer::stop() {
   if (pid_ <= 0) return;
-  // SIGINT is PostgreSQL's fast shutdown; MariaDB shuts down on it as on TERM.
+  // PostgreSQL: SIGINT, its fast shutdown; MariaDB: SIGTERM.
   ::kill(pid_, stop_signal());
   int status = 0;
   if (!wait_exit(pid_, std::chrono::seconds(30), status)) {

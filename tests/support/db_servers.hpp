@@ -68,7 +68,10 @@ class DbServer {
   gid_t service_gid_ = 0;
 
  private:
-  bool initialised_ = false;
+  bool launch(std::string& error);
+
+  bool created_ = false;      // data folder initialised
+  bool initialised_ = false;  // account and database created, port fixed
   pid_t pid_ = -1;
 };
 

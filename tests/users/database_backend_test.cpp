@@ -273,8 +273,10 @@ TEST_P(DatabaseBackendTest, MissingTableIsAnErrorNotAnUnknownUser) {
   EXPECT_NE(result.detail.find("query failed"), std::string::npos) << result.detail;
 }
 
-TEST_P(DatabaseBackendTest, ErrorsWhileTheServerIsDownAndAnswersAfterItIsBack) {
-  if (GetParam() == Kind::SqliteFile) GTEST_SKIP() << "no server to stop for SQLite";
+// Only the server databases can be stopped and started again.
+class DatabaseOutageTest : public DatabaseBackendTest {};
+
+TEST_P(DatabaseOutageTest, ErrorsWhileTheServerIsDownAndAnswersAfterItIsBack) {
   sql("CREATE TABLE users (id INTEGER PRIMARY KEY, username VARCHAR(64), password VARCHAR(64))");
   sql("INSERT INTO users VALUES (1, 'alice', 'wonderland')");
   DatabaseBackendOptions options;
@@ -365,6 +367,8 @@ TEST_P(DatabaseBackendTest, ConfiguredThroughTheFactoryWithTheTopLevelUrl) {
 INSTANTIATE_TEST_SUITE_P(Databases, DatabaseBackendTest,
                          ::testing::Values(Kind::SqliteFile, Kind::Postgres, Kind::MariaDb),
                          kind_name);
+INSTANTIATE_TEST_SUITE_P(Servers, DatabaseOutageTest,
+                         ::testing::Values(Kind::Postgres, Kind::MariaDb), kind_name);
 
 // ---- configuration and identifiers, no server needed ----
 
