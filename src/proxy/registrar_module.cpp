@@ -295,9 +295,11 @@ void respond_bindings(RequestContext& context, const std::vector<Binding>& bindi
   std::vector<std::string> contact_values;
   contact_values.reserve(bindings.size());
   for (const Binding& binding : bindings) {
-    std::string value = "<" + binding.contact + ">;expires=" + std::to_string(binding.remaining_seconds(now));
-    if (!binding.contact_params.empty()) value += ";" + binding.contact_params;
-    contact_values.push_back(std::move(value));
+    const std::string expires = std::to_string(binding.remaining_seconds(now));
+    std::string& value = contact_values.emplace_back();
+    value.reserve(binding.contact.size() + binding.contact_params.size() + expires.size() + 16);
+    value.append("<").append(binding.contact).append(">;expires=").append(expires);
+    if (!binding.contact_params.empty()) value.append(";").append(binding.contact_params);
   }
   const std::string& date = http_date(now);
   const std::vector<std::string_view> paths = context.request().values(sip::HeaderId::Path);
@@ -305,6 +307,7 @@ void respond_bindings(RequestContext& context, const std::vector<Binding>& bindi
   sip::ResponseSpec spec;
   spec.code = 200;
   spec.to_tag = context.transaction->local_tag();
+  spec.headers.reserve(contact_values.size() + paths.size() + 1);
   for (const std::string& value : contact_values) spec.headers.emplace_back("Contact", value);
   // RFC 3327 5.3: the registrar returns the Path it stored.
   for (std::string_view path : paths) spec.headers.emplace_back("Path", path);
