@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,6 +76,7 @@ class Service {
       argv.insert(argv.end(), arguments.begin(), arguments.end());
       pid_t pid = ::fork();
       if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // no orphan service if the test dies
         std::vector<char*> raw;
         for (auto& arg : argv) raw.push_back(arg.data());
         raw.push_back(nullptr);
@@ -149,6 +151,16 @@ std::shared_ptr<HttpBackend> make(HttpBackendOptions options) {
   auto backend = HttpBackend::create(std::move(options), &error);
   EXPECT_TRUE(backend) << error;
   return backend;
+}
+
+// The answer when it comes inline (from the cache), nullopt otherwise. A late
+// answer from the engine thread lands in shared state, not on a dead stack.
+std::optional<LookupResult> answered_inline(UserBackend& backend, const std::string& username) {
+  auto answer = std::make_shared<std::optional<LookupResult>>();
+  backend.lookup({username, "example.com"}, [answer, caller = std::this_thread::get_id()](LookupResult r) {
+    if (std::this_thread::get_id() == caller) *answer = std::move(r);
+  });
+  return *answer;
 }
 
 bool contains(const std::string& text, const std::string& fragment) {
@@ -372,28 +384,32 @@ TEST(HttpConfig, UnknownKeysAreWarnings) {
 // ---------------------------------------------------------------------------
 // Against the real services.
 
+// Each service starts on first use (under ctest every test is its own
+// process, so a test only pays for the services it talks to) and stops at the
+// end of the suite.
 class HttpServices : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    fastapi_ = new Service("fastapi_example.py", {});
-    get_ = new Service("get_service.py", {"--api-key", kApiKey});
-    hostile_ = new Service("hostile_service.py", {"--slow-seconds", "1.5"});
-  }
+  static void SetUpTestSuite() { curl_global_init(CURL_GLOBAL_DEFAULT); }
   static void TearDownTestSuite() {
-    delete fastapi_;
-    delete get_;
-    delete hostile_;
+    fastapi_.reset();
+    get_.reset();
+    hostile_.reset();
   }
-  void SetUp() override {
-    ASSERT_TRUE(fastapi_->running()) << "FastAPI example did not start (python3-fastapi, uvicorn?)";
-    ASSERT_TRUE(get_->running());
-    ASSERT_TRUE(hostile_->running());
+
+  static Service& started(std::unique_ptr<Service>& slot, const std::string& script,
+                          std::vector<std::string> arguments) {
+    if (!slot) slot = std::make_unique<Service>(script, std::move(arguments));
+    EXPECT_TRUE(slot->running()) << script << " did not start";
+    return *slot;
   }
+  // The FastAPI example needs python3-fastapi, python3-uvicorn, python3-multipart.
+  static Service& fastapi() { return started(fastapi_, "fastapi_example.py", {}); }
+  static Service& get() { return started(get_, "get_service.py", {"--api-key", kApiKey}); }
+  static Service& hostile() { return started(hostile_, "hostile_service.py", {"--slow-seconds", "1.5"}); }
 
   static HttpBackendOptions get_options(const std::string& path = "/lookup") {
     HttpBackendOptions o;
-    o.url = get_->url(path);
+    o.url = get().url(path);
     o.username_field = "user";
     o.realm_field = "domain";
     o.headers = {{"X-Api-Key", kApiKey}};
@@ -401,21 +417,21 @@ class HttpServices : public ::testing::Test {
   }
   static HttpBackendOptions hostile_options() {
     HttpBackendOptions o;
-    o.url = hostile_->url("/users");
+    o.url = hostile().url("/users");
     return o;
   }
 
-  static Service* fastapi_;
-  static Service* get_;
-  static Service* hostile_;
+  static std::unique_ptr<Service> fastapi_;
+  static std::unique_ptr<Service> get_;
+  static std::unique_ptr<Service> hostile_;
 };
-Service* HttpServices::fastapi_ = nullptr;
-Service* HttpServices::get_ = nullptr;
-Service* HttpServices::hostile_ = nullptr;
+std::unique_ptr<Service> HttpServices::fastapi_;
+std::unique_ptr<Service> HttpServices::get_;
+std::unique_ptr<Service> HttpServices::hostile_;
 
 TEST_F(HttpServices, FastApiExampleOverPost) {
   HttpBackendOptions o;
-  o.url = fastapi_->url("/verify");
+  o.url = fastapi().url("/verify");
   o.post = true;
   auto backend = make(o);
   auto alice = lookup_wait(*backend, "1001", "pbx.example.org");
@@ -440,7 +456,7 @@ TEST_F(HttpServices, PostSendsAFormBody) {
   o.post = true;
   auto backend = make(o);
   ASSERT_EQ(lookup_wait(*backend, "user a&b", "ex.com").outcome, LookupOutcome::Found);
-  auto stats = hostile_->stats();
+  auto stats = hostile().stats();
   EXPECT_EQ(stats["last_method"], "POST");
   EXPECT_EQ(stats["last_path"], "/users");
   EXPECT_EQ(stats["last_content_type"], "application/x-www-form-urlencoded");
@@ -454,7 +470,7 @@ TEST_F(HttpServices, GetWithCustomFieldsAndApiKey) {
   EXPECT_EQ(bob.user.password, "get-secret-2001");
   EXPECT_EQ(bob.user.realm, "example.com");
   EXPECT_TRUE(bob.user.allow_guest_calls);
-  EXPECT_EQ(get_->stats()["last_method"], "GET");
+  EXPECT_EQ(get().stats()["last_method"], "GET");
 
   auto disabled = lookup_wait(*backend, "2002");
   ASSERT_EQ(disabled.outcome, LookupOutcome::Found);
@@ -485,27 +501,27 @@ TEST_F(HttpServices, WrongApiKeyIsAnErrorAndTheKeyIsNeverLogged) {
 TEST_F(HttpServices, UrlWithItsOwnQueryKeepsItAndAddsTheFields) {
   auto backend = make(get_options("/lookup?tenant=acme"));
   ASSERT_EQ(lookup_wait(*backend, "2001", "ex.org").outcome, LookupOutcome::Found);
-  EXPECT_EQ(get_->stats()["last_path"], "/lookup?tenant=acme&user=2001&domain=ex.org");
+  EXPECT_EQ(get().stats()["last_path"], "/lookup?tenant=acme&user=2001&domain=ex.org");
 
   auto trailing = make(get_options("/lookup?"));
   ASSERT_EQ(lookup_wait(*trailing, "2001", "ex.org").outcome, LookupOutcome::Found);
-  EXPECT_EQ(get_->stats()["last_path"], "/lookup?user=2001&domain=ex.org");
+  EXPECT_EQ(get().stats()["last_path"], "/lookup?user=2001&domain=ex.org");
 }
 
 TEST_F(HttpServices, ConnectionsAreKeptAliveBetweenLookups) {
   auto backend = make(get_options());
-  int connections_before = get_->stats()["connections"];
+  int connections_before = get().stats()["connections"];
   for (int i = 0; i < 10; ++i) ASSERT_EQ(lookup_wait(*backend, "2001").outcome, LookupOutcome::Found);
-  int connections_after = get_->stats()["connections"];
+  int connections_after = get().stats()["connections"];
   // One for the ten lookups, one for the first /_stats query of this test.
   EXPECT_EQ(connections_after - connections_before, 2);
 }
 
 TEST_F(HttpServices, WithoutCacheEveryLookupReachesTheService) {
   auto backend = make(get_options());
-  int before = get_->lookups();
+  int before = get().lookups();
   for (int i = 0; i < 3; ++i) ASSERT_EQ(lookup_wait(*backend, "2001").outcome, LookupOutcome::Found);
-  EXPECT_EQ(get_->lookups() - before, 3);
+  EXPECT_EQ(get().lookups() - before, 3);
   EXPECT_EQ(backend->cached_entries(), 0u);
 }
 
@@ -513,23 +529,23 @@ TEST_F(HttpServices, CacheAnswersHitsAndMissesInlineWithoutTheService) {
   HttpBackendOptions o = get_options();
   o.cache_ttl = 60s;
   auto backend = make(o);
-  int before = get_->lookups();
+  int before = get().lookups();
   ASSERT_EQ(lookup_wait(*backend, "2001").outcome, LookupOutcome::Found);
   ASSERT_EQ(lookup_wait(*backend, "nobody").outcome, LookupOutcome::NotFound);
-  EXPECT_EQ(get_->lookups() - before, 2);
+  EXPECT_EQ(get().lookups() - before, 2);
   for (int i = 0; i < 3; ++i) {
-    auto hit = testing::lookup_now(*backend, "2001");  // answered inline: from the cache
+    auto hit = answered_inline(*backend, "2001");  // answered inline: from the cache
     ASSERT_TRUE(hit);
     EXPECT_EQ(hit->outcome, LookupOutcome::Found);
     EXPECT_EQ(hit->user.password, "get-secret-2001");
-    auto miss = testing::lookup_now(*backend, "nobody");
+    auto miss = answered_inline(*backend, "nobody");
     ASSERT_TRUE(miss);
     EXPECT_EQ(miss->outcome, LookupOutcome::NotFound);
   }
-  EXPECT_EQ(get_->lookups() - before, 2);
+  EXPECT_EQ(get().lookups() - before, 2);
   // Another realm is another entry.
   ASSERT_EQ(lookup_wait(*backend, "2001", "other.org").outcome, LookupOutcome::Found);
-  EXPECT_EQ(get_->lookups() - before, 3);
+  EXPECT_EQ(get().lookups() - before, 3);
   EXPECT_EQ(backend->cached_entries(), 3u);
 }
 
@@ -538,14 +554,14 @@ TEST_F(HttpServices, CachedMissesAndHitsExpire) {
   o.cache_ttl = 1s;
   o.miss_ttl = 1s;
   auto backend = make(o);
-  int before = get_->lookups();
+  int before = get().lookups();
   lookup_wait(*backend, "2001");
   lookup_wait(*backend, "nobody");
-  EXPECT_TRUE(testing::lookup_now(*backend, "2001"));
+  EXPECT_TRUE(answered_inline(*backend, "2001"));
   std::this_thread::sleep_for(1100ms);
-  EXPECT_FALSE(testing::lookup_now(*backend, "2001"));  // expired: asks the service again
+  EXPECT_FALSE(answered_inline(*backend, "2001"));  // expired: asks the service again
   EXPECT_EQ(lookup_wait(*backend, "nobody").outcome, LookupOutcome::NotFound);
-  EXPECT_GE(get_->lookups() - before, 4);
+  EXPECT_GE(get().lookups() - before, 4);
 }
 
 TEST_F(HttpServices, CacheIsBounded) {
@@ -555,8 +571,8 @@ TEST_F(HttpServices, CacheIsBounded) {
   auto backend = make(o);
   for (int i = 0; i < 5; ++i) lookup_wait(*backend, "user" + std::to_string(i));
   EXPECT_EQ(backend->cached_entries(), 3u);
-  EXPECT_FALSE(testing::lookup_now(*backend, "user0"));  // the oldest went first
-  EXPECT_TRUE(testing::lookup_now(*backend, "user4"));
+  EXPECT_FALSE(answered_inline(*backend, "user0"));  // the oldest went first
+  EXPECT_TRUE(answered_inline(*backend, "user4"));
 }
 
 TEST_F(HttpServices, DenialsAndErrorsAreNotCached) {
@@ -685,7 +701,7 @@ TEST_F(HttpServices, InFlightBoundRefusesAtOnceAndRecovers) {
     });
   }
   EXPECT_EQ(backend->in_flight(), 2u);
-  auto refused = testing::lookup_now(*backend, "user1");
+  auto refused = answered_inline(*backend, "user1");
   ASSERT_TRUE(refused) << "beyond the bound the answer must come at once";
   EXPECT_EQ(refused->outcome, LookupOutcome::Error);
   EXPECT_TRUE(contains(refused->detail, "too many lookups in flight")) << refused->detail;
