@@ -15,9 +15,9 @@
 // BlockingPool workers, but never the SIP I/O threads. When work on a
 // PostgreSQL/MySQL session fails, the session is reconnected before its next
 // use, so the database coming back after an outage needs no restart;
-// with_session_retried() also retries idempotent work once at once on a
-// fresh connection (a server restart otherwise costs one failed query per
-// pooled session).
+// with_session_retried() also runs idempotent work a second time, straight
+// away, on the reconnected session (otherwise a server restart would cost
+// one failed query per pooled session).
 #pragma once
 
 #include <chrono>
