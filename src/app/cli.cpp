@@ -7,9 +7,11 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
 #include <spdlog/spdlog.h>
 
 #include "app/extension_cli.hpp"
+#include "app/locator_factory.hpp"
 #include "app/module_factory.hpp"
 #include "app/server.hpp"
 #include "common/logging.hpp"
@@ -30,6 +32,9 @@ void validate_deeply(const config::Config& config, config::Diagnostics& diagnost
   if (diagnostics.has_errors()) return;
   build_user_backends(config, diagnostics);
   build_acl_rules(config, diagnostics);
+  // Locators check their keys when built and connect only in start().
+  boost::asio::io_context unused;
+  make_locator(config.proxy.locator, {unused, config.database_url, {}}, diagnostics);
 }
 
 void print_diagnostics(const config::Diagnostics& diagnostics) {

@@ -27,7 +27,7 @@
 #include "app/module_factory.hpp"
 #include "app/network_addresses.hpp"
 #include "app/swappable_backend.hpp"
-#include "location/memory_locator_config.hpp"
+#include "app/locator_factory.hpp"
 #include "proxy/proxy_core.hpp"
 #include "storage/database.hpp"
 #include "transaction/transaction_layer.hpp"
@@ -63,7 +63,7 @@ struct Server::Impl {
   boost::asio::io_context io;
   boost::asio::signal_set signals{io};
   std::unique_ptr<storage::Database> database;
-  std::shared_ptr<location::MemoryLocator> locator;
+  std::shared_ptr<location::Locator> locator;
   std::shared_ptr<SwappableBackend> users;
   std::unique_ptr<transport::TransportLayer> transport;
   std::unique_ptr<transaction::TransactionLayer> transactions;
@@ -79,16 +79,39 @@ struct Server::Impl {
   void reload_user_backends();
   void stop_gracefully();
   std::shared_ptr<proxy::ServerIdentity> make_identity() const;
+  std::string home_proxy() const;
 };
+
+// The SIP address other nodes reach this one at, stored with each binding
+// (shared locators): the external address when configured, else the bound
+// address, else the first interface address.
+std::string Server::Impl::home_proxy() const {
+  std::string host = config.external_ip;
+  if (host.empty() && config.proxy.addr != "0.0.0.0" && config.proxy.addr != "::") {
+    host = config.proxy.addr;
+  }
+  if (host.empty()) {
+    auto addresses = interface_addresses();
+    auto usable = std::find_if(addresses.begin(), addresses.end(), [](const std::string& a) {
+      return a != "127.0.0.1" && a != "::1" && a.find(':') == std::string::npos;
+    });
+    host = usable != addresses.end() ? *usable : "127.0.0.1";
+  }
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  return "sip:" + host + ":" + std::to_string(config.proxy.udp_port);
+}
 
 void Server::Impl::start() {
   database = std::make_unique<storage::Database>(config.database_url);
 
-  locator = location::make_memory_locator(io, config.proxy.locator);
+  config::Diagnostics diagnostics;
+  locator = make_locator(config.proxy.locator, {io, config.database_url, home_proxy()}, diagnostics);
+  if (!locator) throw std::runtime_error(diagnostics.all().front().to_string());
+  for (const auto& warning : diagnostics.all()) spdlog::warn("{}", warning.to_string());
+  diagnostics = {};
   locator->set_observer(std::make_shared<OfflineLogger>());
   locator->start();
 
-  config::Diagnostics diagnostics;
   users = std::make_shared<SwappableBackend>(build_user_backends(config, diagnostics));
   if (diagnostics.has_errors()) {
     throw std::runtime_error(diagnostics.all().front().to_string());

@@ -477,8 +477,8 @@ class Loader {
     locator.table = std::move(*table);
   }
 
-  // The fields of database/http/redis locators (url, ...) belong to types
-  // that fall back to memory for now; they are kept, not flagged.
+  // The fields of database/http/redis locators (url, ...) are checked by
+  // the locator factory, which knows each type's keys.
   static bool locator_takes_foreign_fields(const toml::table& table) {
     auto type = table["type"].value<std::string>();
     return type && *type != "memory";
@@ -492,10 +492,8 @@ class Loader {
                                          joined(kLocatorTypes)));
       return;
     }
-    if (*type != "memory")
-      not_yet_supported_warning(read_.where(node), key,
-                                fmt::format("locator type '{}' falls back to memory", *type));
-    locator.type = "memory";
+    // Whether the type is built is the locator factory's business (app/).
+    locator.type = *type;
   }
 
   void read_locator_webhook(toml::node& node, const std::string& key, ProxyConfig& p) {

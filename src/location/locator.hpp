@@ -63,6 +63,9 @@ class Locator {
   virtual void connection_closed(transport::ConnectionId connection) = 0;
   virtual void set_observer(std::shared_ptr<LocationObserver> observer) = 0;
   virtual size_t binding_count() const = 0;
+  // Background work (sweeper, connections); both idempotent.
+  virtual void start() {}
+  virtual void stop() {}
 };
 
 }  // namespace cppbx::location

@@ -47,8 +47,8 @@ class MemoryLocator final : public Locator {
   size_t binding_count() const override;
 
   // Starts / stops the periodic sweeper. Both are idempotent and thread-safe.
-  void start();
-  void stop();
+  void start() override;
+  void stop() override;
   // One sweep now (what the timer does); returns the number of bindings removed.
   size_t sweep_now();
 

@@ -214,15 +214,12 @@ headers = { "X-API-Key" = "k", Authorization = "Bearer t" }
   EXPECT_NE(flagged[0].message.find("not yet supported"), std::string::npos);
 }
 
-TEST_F(ConfigFileTest, NonMemoryLocatorFallsBackToMemoryWithAWarning) {
+TEST_F(ConfigFileTest, LocatorTypeAndItsOwnKeysAreKeptForTheFactory) {
   Config c = load("[proxy.locator]\ntype = \"redis\"\nurl = \"redis://127.0.0.1\"\n");
   EXPECT_TRUE(errors().empty()) << all_text();
-  EXPECT_EQ(c.proxy.locator.type, "memory");
+  EXPECT_EQ(c.proxy.locator.type, "redis");
   EXPECT_EQ(c.proxy.locator.table["url"].value_or(std::string()), "redis://127.0.0.1");
-  auto flagged = about("proxy.locator.type");
-  ASSERT_EQ(flagged.size(), 1u);
-  EXPECT_EQ(flagged[0].severity, Diagnostic::Severity::Warning);
-  EXPECT_NE(flagged[0].message.find("falls back to memory"), std::string::npos);
+  EXPECT_TRUE(about("proxy.locator.url").empty()) << all_text();
 }
 
 TEST_F(ConfigFileTest, FuturePortsAreReadAndFlagged) {
