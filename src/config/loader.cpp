@@ -210,7 +210,7 @@ class Loader {
     auto value = read_.string(node, key);
     if (!value) return;
     std::string problem;
-    if (!database_url::sqlite_path(*value, problem)) {
+    if (!database_url::parse(*value, problem)) {
       read_.error(node, key, problem);
       return;
     }

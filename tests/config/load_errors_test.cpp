@@ -73,8 +73,8 @@ const BadValueCase kBadValues[] = {
     {"ExternalIpNotIp", "external_ip = \"1.2.3\"\n", "external_ip", 1, 15,
      "not an IPv4 or IPv6 address"},
     {"HttpAddrWithoutPort", "http_addr = \"0.0.0.0\"\n", "http_addr", 1, 13, "not host:port"},
-    {"MysqlNotBuilt", "database_url = \"mysql://root@db/pbx\"\n", "database_url", 1, 16,
-     "not built yet"},
+    {"DatabaseUrlUnknownScheme", "database_url = \"oracle://root@db/pbx\"\n", "database_url", 1, 16,
+     "unsupported database url"},
     {"DatabaseUrlWithoutFile", "database_url = \"sqlite://\"\n", "database_url", 1, 16,
      "names no file"},
     {"DatabaseSchemeUnknown", "database_url = \"oracle://x\"\n", "database_url", 1, 16,
@@ -127,7 +127,7 @@ type = "etcd"
 }
 
 TEST_F(ConfigFileTest, ErrorsDoNotEchoUrlsThatMayHoldPasswords) {
-  load("database_url = \"mysql://root:hunter2@db/pbx\"\n"
+  load("database_url = \"mysql://root:hunter2@db:notaport/pbx\"\n"
        "[proxy.locator_webhook]\nurl = \"ftp://user:hunter2@x/\"\n");
   ASSERT_EQ(errors().size(), 2u) << all_text();
   EXPECT_EQ(all_text().find("hunter2"), std::string::npos) << all_text();
