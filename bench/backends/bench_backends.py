@@ -36,6 +36,7 @@ import contextlib
 import glob
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -263,9 +264,13 @@ def ratio(value, base):
     return f"{value / base:.2f}"
 
 
+# cppbx's own pattern writes "... 09:37:05.234 warning [tid] ...", spdlog's
+# default one (before the configuration is read) "[...] [warning] ...".
+SEVERE_LINE = re.compile(r"[ \[](warning|error|critical)[ \]]")
+
+
 def warning_summary(server):
-    lines = [line for line in server.log_text().splitlines()
-             if any(level in line for level in ("[warning]", "[error]", "[critical]"))]
+    lines = [line for line in server.log_text().splitlines() if SEVERE_LINE.search(line)]
     if not lines:
         return "none"
     return f"{len(lines)} lines, first: {lines[0][:160]}"
@@ -274,7 +279,7 @@ def warning_summary(server):
 def report(labels, fixed, knees, servers, args):
     base_fixed, base_knee = fixed.get("memory"), knees.get("memory")
     header = (f"{'backend':14s}{'knee/s':>8s}{'x mem':>7s}{'CPU us/reg':>12s}{'x mem':>7s}"
-              f"{'+helper us':>11s}{'p50 ms':>8s}{'p99 ms':>8s}{'mean ms':>8s}"
+              f"{'+helper us':>11s}{'p50 ms':>8s}{'p99 ms':>8s}{'max ms':>8s}{'mean ms':>8s}"
               f"{'failed':>8s}{'VmHWM MB':>10s}")
     lines = [f"REGISTER with MD5 digest, {args.users} users in one backend each, "
              f"phase 1: {args.fixed_calls} at {args.fixed_rate}/s, knee steps of "
