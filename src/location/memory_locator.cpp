@@ -1,4 +1,5 @@
-// See memory_locator.hpp for the design. Invariants kept under a shard lock:
+// See memory_locator.hpp for the design; the registration rules themselves
+// are binding_rules.hpp, shared with the other locators. Invariants kept under a shard lock:
 // - an AoR entry exists only while it has at least one binding;
 // - bindings of an AoR are ordered by last modification, oldest first;
 // - aors_by_connection[c] holds every AoR with a stored binding over c.
@@ -12,6 +13,8 @@
 #include <unordered_set>
 
 #include <boost/asio/steady_timer.hpp>
+
+#include "location/binding_rules.hpp"
 
 namespace cppbx::location {
 namespace {
@@ -56,33 +59,6 @@ void extract_if(BindingList& list, BindingList& out, Predicate predicate) {
   list.erase(keep_end, list.end());
 }
 
-// Binding::key() without the copy: this runs for every binding of an AoR on
-// every update.
-std::string_view key_of(const Binding& binding) {
-  return binding.instance_id.empty() ? std::string_view(binding.contact) : std::string_view(binding.instance_id);
-}
-
-BindingList::iterator find_key(BindingList& list, std::string_view key) {
-  return std::find_if(list.begin(), list.end(), [&](const Binding& b) { return key_of(b) == key; });
-}
-
-// RFC 3261 10.3 steps 6 and 7: a binding may only be changed by a request
-// from another Call-ID or with a higher CSeq than the one that last set it.
-bool is_out_of_order(BindingList& list, const UpdateRequest& request) {
-  if (request.call_id.empty()) return false;
-  auto stale = [&](const Binding& b) { return b.call_id == request.call_id && b.cseq >= request.cseq; };
-  if (request.remove_all) return std::any_of(list.begin(), list.end(), stale);
-  for (const std::string& key : request.removals) {
-    auto it = find_key(list, key);
-    if (it != list.end() && stale(*it)) return true;
-  }
-  for (const Binding& upsert : request.upserts) {
-    auto it = find_key(list, key_of(upsert));
-    if (it != list.end() && stale(*it)) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 struct MemoryLocator::State : std::enable_shared_from_this<State> {
@@ -124,68 +100,34 @@ struct MemoryLocator::State : std::enable_shared_from_this<State> {
 };
 
 UpdateResult MemoryLocator::State::apply(UpdateRequest& request, BindingList& expired) {
-  const auto now = Clock::now();
-  UpdateResult result;
   Shard& shard = shard_for(request.aor);
   std::lock_guard lock(shard.mutex);
   auto entry = shard.bindings_by_aor.find(request.aor);
   if (entry == shard.bindings_by_aor.end()) {
-    if (request.upserts.empty()) return result;  // nothing stored, nothing to add
+    if (request.upserts.empty()) return UpdateResult{};  // nothing stored, nothing to add
     entry = shard.bindings_by_aor.emplace(request.aor, BindingList{}).first;
   }
   BindingList& list = entry->second;
   const size_t size_before = list.size();
 
-  extract_if(list, expired, [&](const Binding& b) { return b.expired(now); });
-
-  const size_t new_bindings = static_cast<size_t>(std::count_if(
-      request.upserts.begin(), request.upserts.end(),
-      [&](const Binding& b) { return find_key(list, key_of(b)) == list.end(); }));
-  if (is_out_of_order(list, request)) {
-    result.status = UpdateStatus::OutOfOrder;
-    result.detail = "an existing binding has the same Call-ID and a CSeq not lower";
-  } else if (options.max_bindings_total != 0 && new_bindings > 0 &&
-             stored.load() + new_bindings > options.max_bindings_total) {
-    result.status = UpdateStatus::Error;
-    result.detail = "the locator holds its maximum number of bindings";
-  } else {
-    if (request.remove_all) {
-      extract_if(list, result.removed, [](const Binding&) { return true; });
-    }
-    for (const std::string& key : request.removals) {
-      extract_if(list, result.removed, [&](const Binding& b) { return key_of(b) == key; });
-    }
-    BindingList replaced;
-    for (Binding& upsert : request.upserts) {
-      upsert.aor = request.aor;
-      if (!request.call_id.empty()) {
-        upsert.call_id = request.call_id;
-        upsert.cseq = request.cseq;
-      }
-      upsert.last_modified = now;
-      const std::string_view key = key_of(upsert);
-      extract_if(list, replaced, [&](const Binding& b) { return key_of(b) == key; });
-      shard.remember_connection(request.aor, upsert.connection);
-      list.push_back(upsert);
-      result.registered.push_back(std::move(upsert));
-    }
-    const uint32_t limit = request.max_bindings != 0 ? request.max_bindings : options.max_bindings_per_aor;
-    if (limit != 0 && list.size() > limit) {
-      const size_t excess = list.size() - limit;
-      std::move(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(excess),
-                std::back_inserter(result.removed));
-      list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(excess));
-      // A binding of this very request evicted at once was never really registered.
-      std::erase_if(result.registered, [&](const Binding& b) { return find_key(list, key_of(b)) == list.end(); });
-    }
-    shard.forget_connections(request.aor, list, replaced);
-    shard.forget_connections(request.aor, list, result.removed);
+  BindingRules rules;
+  rules.max_bindings_per_aor = options.max_bindings_per_aor;
+  if (options.max_bindings_total != 0) {
+    const size_t held = stored.load();
+    rules.room_for_new = held >= options.max_bindings_total ? 0 : options.max_bindings_total - held;
   }
-  shard.forget_connections(request.aor, list, expired);
-  result.current = list;
+  const std::string aor = request.aor;
+  BindingUpdate update = apply_binding_rules(std::move(list), std::move(request), rules, Clock::now());
+  list = std::move(update.bindings);
+  for (const Binding& binding : update.registered) shard.remember_connection(aor, binding.connection);
+  shard.forget_connections(aor, list, update.replaced);
+  shard.forget_connections(aor, list, update.removed);
+  shard.forget_connections(aor, list, update.expired);
+  expired = std::move(update.expired);
+  update.bindings = list;
   adjust_count(size_before, list.size());
   if (list.empty()) shard.bindings_by_aor.erase(entry);
-  return result;
+  return update.to_result();
 }
 
 size_t MemoryLocator::State::sweep() {
