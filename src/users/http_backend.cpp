@@ -1,16 +1,12 @@
-// See http_backend.hpp for the design. The engine thread owns every CURL
-// handle; other threads only queue work under a mutex and call
-// curl_multi_wakeup (documented as safe from any thread).
+// See http_backend.hpp for the design. The transfers themselves are the
+// shared HTTP client's business; this file builds the request and interprets
+// the answer.
 #include "users/http_backend.hpp"
-
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <cctype>
-#include <deque>
 #include <list>
 #include <mutex>
-#include <thread>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -23,16 +19,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Service-controlled or client-controlled text in a log line: printable ASCII
-// only, bounded, so nobody can forge log lines or flood them.
-std::string printable(std::string_view text, size_t limit = 64) {
-  std::string out;
-  for (char c : text.substr(0, limit)) {
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  if (text.size() > limit) out += "...";
-  return out;
-}
+using http::printable;
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -105,28 +92,6 @@ LookupResult user_from_json(const nlohmann::json& json, std::string_view usernam
   return LookupResult::found(std::move(user));
 }
 
-bool is_unreserved(unsigned char c) {
-  return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-void percent_encode(std::string_view text, std::string& out) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (unsigned char c : text) {
-    if (is_unreserved(c)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0x0f];
-    }
-  }
-}
-
-void initialize_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 }  // namespace
 
 LookupResult interpret_http_answer(long status, std::string_view body, std::string_view username) {
@@ -159,48 +124,6 @@ LookupResult interpret_http_answer(long status, std::string_view body, std::stri
   }
   return LookupResult::error("HTTP status " + std::to_string(status) +
                              " without an error reason");
-}
-
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string out;
-  for (const auto& [name, value] : fields) {
-    if (!out.empty()) out += '&';
-    percent_encode(name, out);
-    out += '=';
-    percent_encode(value, out);
-  }
-  return out;
-}
-
-std::string url_with_query(std::string_view url, std::string_view params) {
-  size_t hash = url.find('#');
-  std::string_view base = url.substr(0, hash);
-  std::string_view fragment = hash == std::string_view::npos ? std::string_view{} : url.substr(hash);
-  std::string out(base);
-  if (base.find('?') == std::string_view::npos) {
-    out += '?';
-  } else if (base.back() != '?' && base.back() != '&') {
-    out += '&';
-  }
-  out += params;
-  out += fragment;
-  return out;
-}
-
-std::string url_for_logs(std::string_view url) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return printable(url.substr(0, url.find_first_of("?#")), 200);
-  size_t authority_begin = scheme_end + 3;
-  size_t authority_end = url.find_first_of("/?#", authority_begin);
-  std::string_view authority = url.substr(authority_begin, authority_end - authority_begin);
-  size_t at = authority.rfind('@');
-  if (at != std::string_view::npos) authority = authority.substr(at + 1);
-  std::string_view path;
-  if (authority_end != std::string_view::npos && url[authority_end] == '/') {
-    size_t path_end = url.find_first_of("?#", authority_end);
-    path = url.substr(authority_end, path_end - authority_end);
-  }
-  return printable(std::string(url.substr(0, authority_begin)) + std::string(authority) + std::string(path), 200);
 }
 
 // ---------------------------------------------------------------------------
@@ -269,264 +192,9 @@ class HttpBackend::Cache {
 };
 
 // ---------------------------------------------------------------------------
-// Engine: the libcurl multi loop on its own thread.
 
-class HttpBackend::Engine : public std::enable_shared_from_this<Engine> {
- public:
-  explicit Engine(const HttpBackendOptions& options) : options_(options), log_url_(url_for_logs(options.url)) {}
-
-  ~Engine() {
-    for (CURL* easy : idle_handles_) curl_easy_cleanup(easy);
-    if (multi_ != nullptr) curl_multi_cleanup(multi_);
-    if (headers_ != nullptr) curl_slist_free_all(headers_);
-  }
-
-  bool start(std::string* error) {
-    initialize_curl_once();
-    multi_ = curl_multi_init();
-    if (multi_ == nullptr) {
-      if (error) *error = "cannot create a libcurl multi handle";
-      return false;
-    }
-    for (const auto& [name, value] : options_.headers) {
-      headers_ = curl_slist_append(headers_, (name + ": " + value).c_str());
-    }
-    headers_ = curl_slist_append(headers_, "Accept: application/json");
-    headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip for POST
-    thread_ = std::thread([self = shared_from_this()] { self->run(); });
-    return true;
-  }
-
-  // Safe from the engine thread itself (the last reference to the backend may
-  // be dropped inside a lookup callback): then the thread is detached and
-  // finishes on its own, keeping the engine alive until it does.
-  void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    curl_multi_wakeup(multi_);
-    if (!thread_.joinable()) return;
-    if (thread_.get_id() == std::this_thread::get_id()) {
-      thread_.detach();
-    } else {
-      thread_.join();
-    }
-  }
-
-  bool submit(LookupRequest request, LookupCallback done) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_ || in_flight_ >= options_.max_in_flight) return false;
-      ++in_flight_;
-      queued_.push_back({std::move(request), std::move(done)});
-    }
-    curl_multi_wakeup(multi_);
-    return true;
-  }
-
-  size_t in_flight() const {
-    std::lock_guard lock(mutex_);
-    return in_flight_;
-  }
-
-  const std::string& log_url() const { return log_url_; }
-
- private:
-  struct Queued {
-    LookupRequest request;
-    LookupCallback done;
-  };
-  struct Transfer {
-    Engine* engine = nullptr;
-    CURL* easy = nullptr;
-    LookupRequest request;
-    LookupCallback done;
-    std::string url;
-    std::string form;
-    std::string body;
-    bool body_too_large = false;
-  };
-
-  static size_t on_body(char* data, size_t size, size_t count, void* user) {
-    auto* transfer = static_cast<Transfer*>(user);
-    const size_t bytes = size * count;
-    if (transfer->body.size() + bytes > transfer->engine->options_.max_body_bytes) {
-      transfer->body_too_large = true;
-      return 0;  // makes libcurl abort the transfer: stop reading past the limit
-    }
-    transfer->body.append(data, bytes);
-    return bytes;
-  }
-
-  void run() {
-    std::deque<Queued> fresh;
-    for (;;) {
-      {
-        std::lock_guard lock(mutex_);
-        if (stopping_) break;
-        fresh.swap(queued_);
-      }
-      for (Queued& item : fresh) begin(std::move(item));
-      fresh.clear();
-      int running = 0;
-      curl_multi_perform(multi_, &running);
-      collect_finished();
-      curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
-    }
-    abandon_everything();
-  }
-
-  CURL* take_handle() {
-    if (idle_handles_.empty()) return curl_easy_init();
-    CURL* easy = idle_handles_.back();
-    idle_handles_.pop_back();
-    curl_easy_reset(easy);
-    return easy;
-  }
-
-  void release_handle(CURL* easy) {
-    if (idle_handles_.size() < 64) {
-      idle_handles_.push_back(easy);
-    } else {
-      curl_easy_cleanup(easy);
-    }
-  }
-
-  void begin(Queued item) {
-    auto transfer = std::make_unique<Transfer>();
-    transfer->engine = this;
-    transfer->request = std::move(item.request);
-    transfer->done = std::move(item.done);
-    std::string params = form_encode({{options_.username_field, transfer->request.username},
-                                      {options_.realm_field, transfer->request.realm}});
-    if (options_.post) {
-      transfer->url = options_.url;
-      transfer->form = std::move(params);
-    } else {
-      transfer->url = url_with_query(options_.url, params);
-    }
-    transfer->easy = take_handle();
-    if (transfer->easy == nullptr || !configure(*transfer) ||
-        curl_multi_add_handle(multi_, transfer->easy) != CURLM_OK) {
-      if (transfer->easy != nullptr) curl_easy_cleanup(transfer->easy);
-      transfer->easy = nullptr;
-      complete(*transfer, LookupResult::error("cannot start a request"));
-      return;
-    }
-    CURL* key = transfer->easy;
-    active_.emplace(key, std::move(transfer));
-  }
-
-  bool configure(Transfer& t) {
-    CURL* easy = t.easy;
-    bool ok = curl_easy_setopt(easy, CURLOPT_URL, t.url.c_str()) == CURLE_OK;
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers_);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Engine::on_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(easy, CURLOPT_PRIVATE, &t);
-    if (options_.post) {
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(t.form.size()));
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, t.form.c_str());
-    } else {
-      curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-    }
-    return ok;
-  }
-
-  void collect_finished() {
-    int left = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
-      if (message->msg != CURLMSG_DONE) continue;
-      CURL* easy = message->easy_handle;
-      const CURLcode code = message->data.result;
-      auto it = active_.find(easy);
-      if (it == active_.end()) continue;
-      std::unique_ptr<Transfer> transfer = std::move(it->second);
-      active_.erase(it);
-      curl_multi_remove_handle(multi_, easy);
-      LookupResult result = outcome_of(*transfer, code);
-      release_handle(easy);
-      transfer->easy = nullptr;
-      complete(*transfer, std::move(result));
-    }
-  }
-
-  LookupResult outcome_of(const Transfer& t, CURLcode code) const {
-    if (t.body_too_large) {
-      return LookupResult::error("answer body larger than " +
-                                 std::to_string(options_.max_body_bytes / 1024) + " KiB");
-    }
-    if (code == CURLE_OPERATION_TIMEDOUT) {
-      return LookupResult::error("no answer within " +
-                                 std::to_string(options_.timeout.count()) + " ms");
-    }
-    if (code != CURLE_OK) {
-      return LookupResult::error(std::string("request failed: ") + curl_easy_strerror(code));
-    }
-    long status = 0;
-    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
-    return interpret_http_answer(status, t.body, t.request.username);
-  }
-
-  // Frees the in-flight slot before the callback, so a callback may start
-  // another lookup at once.
-  void complete(Transfer& t, LookupResult result) {
-    if (result.outcome == LookupOutcome::Error) {
-      spdlog::warn("http user backend {}: lookup of '{}' failed: {}", log_url_,
-                   printable(t.request.username), result.detail);
-    }
-    {
-      std::lock_guard lock(mutex_);
-      --in_flight_;
-    }
-    LookupCallback done = std::move(t.done);
-    done(std::move(result));
-  }
-
-  void abandon_everything() {
-    std::deque<Queued> queued;
-    {
-      std::lock_guard lock(mutex_);
-      queued.swap(queued_);
-    }
-    for (Queued& item : queued) {
-      Transfer t;
-      t.request = std::move(item.request);
-      t.done = std::move(item.done);
-      complete(t, LookupResult::error("stopped"));
-    }
-    for (auto& [easy, transfer] : active_) {
-      curl_multi_remove_handle(multi_, easy);
-      curl_easy_cleanup(easy);
-      transfer->easy = nullptr;
-      complete(*transfer, LookupResult::error("stopped"));
-    }
-    active_.clear();
-  }
-
-  const HttpBackendOptions options_;
-  const std::string log_url_;
-  CURLM* multi_ = nullptr;
-  curl_slist* headers_ = nullptr;
-  std::thread thread_;
-
-  mutable std::mutex mutex_;
-  std::deque<Queued> queued_;
-  size_t in_flight_ = 0;  // queued + active
-  bool stopping_ = false;
-
-  // Touched by the engine thread only.
-  std::unordered_map<CURL*, std::unique_ptr<Transfer>> active_;
-  std::vector<CURL*> idle_handles_;
-};
-
-// ---------------------------------------------------------------------------
-
-HttpBackend::HttpBackend(HttpBackendOptions options) : options_(std::move(options)) {
+HttpBackend::HttpBackend(HttpBackendOptions options)
+    : options_(std::move(options)), log_url_(url_for_logs(options_.url)) {
   if (options_.cache_ttl.count() > 0) {
     cache_ = std::make_shared<Cache>(options_.cache_capacity, options_.cache_ttl, options_.miss_ttl);
   }
@@ -534,13 +202,33 @@ HttpBackend::HttpBackend(HttpBackendOptions options) : options_(std::move(option
 
 std::shared_ptr<HttpBackend> HttpBackend::create(HttpBackendOptions options, std::string* error) {
   std::shared_ptr<HttpBackend> backend(new HttpBackend(std::move(options)));
-  backend->engine_ = std::make_shared<Engine>(backend->options_);
-  if (!backend->engine_->start(error)) return nullptr;
+  http::HttpClientOptions client_options;
+  client_options.max_in_flight = backend->options_.max_in_flight;
+  client_options.max_body_bytes = backend->options_.max_body_bytes;
+  client_options.name = "http user backend";
+  backend->client_ = http::HttpClient::create(std::move(client_options), error);
+  if (!backend->client_) return nullptr;
   return backend;
 }
 
-HttpBackend::~HttpBackend() {
-  if (engine_) engine_->stop();
+// Destroying the client answers every pending lookup with an error.
+HttpBackend::~HttpBackend() = default;
+
+http::HttpRequest HttpBackend::request_for(const LookupRequest& request) const {
+  http::HttpRequest http_request;
+  http_request.headers = options_.headers;
+  http_request.headers.emplace_back("Accept", "application/json");
+  http_request.timeout = options_.timeout;
+  std::string params = form_encode({{options_.username_field, request.username},
+                                    {options_.realm_field, request.realm}});
+  if (options_.post) {
+    http_request.method = "POST";
+    http_request.url = options_.url;
+    http_request.body = std::move(params);
+  } else {
+    http_request.url = url_with_query(options_.url, params);
+  }
+  return http_request;
 }
 
 void HttpBackend::lookup(const LookupRequest& request, LookupCallback done) {
@@ -556,14 +244,29 @@ void HttpBackend::lookup(const LookupRequest& request, LookupCallback done) {
       done(std::move(result));
     };
   }
-  if (!engine_->submit(request, done)) {
-    spdlog::warn("http user backend {}: lookup of '{}' refused: {} lookups already in flight",
-                 engine_->log_url(), printable(request.username), options_.max_in_flight);
-    done(LookupResult::error("too many lookups in flight"));
-  }
+  // The callback holds copies, never the backend: the last reference to the
+  // backend may be dropped inside `done`.
+  client_->submit(request_for(request), [log_url = log_url_, username = request.username,
+                                         max_in_flight = options_.max_in_flight,
+                                         done = std::move(done)](http::HttpResponse response) {
+    if (response.error == http::HttpError::Busy) {
+      spdlog::warn("http user backend {}: lookup of '{}' refused: {} lookups already in flight",
+                   log_url, printable(username), max_in_flight);
+      done(LookupResult::error("too many lookups in flight"));
+      return;
+    }
+    LookupResult result = response.answered()
+                              ? interpret_http_answer(response.status, response.body, username)
+                              : LookupResult::error(response.detail);
+    if (result.outcome == LookupOutcome::Error) {
+      spdlog::warn("http user backend {}: lookup of '{}' failed: {}", log_url, printable(username),
+                   result.detail);
+    }
+    done(std::move(result));
+  });
 }
 
-size_t HttpBackend::in_flight() const { return engine_->in_flight(); }
+size_t HttpBackend::in_flight() const { return client_->in_flight(); }
 
 size_t HttpBackend::cached_entries() const { return cache_ ? cache_->size() : 0; }
 

@@ -4,10 +4,9 @@
 // protocol is described in docs/user-backends.md.
 //
 // Design decisions:
-// - Never blocks the caller: requests are handed to one dedicated thread that
-//   drives libcurl's multi interface (curl_multi_poll, woken by
-//   curl_multi_wakeup). The multi handle's connection cache keeps connections
-//   alive between lookups, so a busy PBX does not pay a TCP handshake each.
+// - Never blocks the caller: requests go through the shared asynchronous
+//   HTTP client (http_client/http_client.hpp: libcurl multi on its own
+//   thread, keep-alive connections), one client per backend.
 // - Two bounds turn an outage into quick 503s rather than a queue: at most
 //   `max_in_flight` lookups are queued or running (one more is refused
 //   inline), and each transfer is abandoned after `timeout_ms`.
@@ -32,6 +31,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "http_client/http_client.hpp"
 #include "users/user_backend.hpp"
 
 namespace cppbx::users {
@@ -54,14 +54,10 @@ struct HttpBackendOptions {
 // used in log lines (spam warnings).
 LookupResult interpret_http_answer(long status, std::string_view body, std::string_view username);
 
-// `url` with `params` appended as a URL-encoded query ('?' or '&' as the URL
-// needs; a fragment stays at the end).
-std::string url_with_query(std::string_view url, std::string_view params);
-// "a=1&b=2" with each name and value percent-encoded (RFC 3986 unreserved
-// characters kept as they are).
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
-// scheme://host[:port]/path, without user info, query or fragment: safe to log.
-std::string url_for_logs(std::string_view url);
+// URL helpers, shared with the other HTTP users (see http_client.hpp).
+using http::form_encode;
+using http::url_for_logs;
+using http::url_with_query;
 
 class HttpBackend final : public UserBackend {
  public:
@@ -81,12 +77,13 @@ class HttpBackend final : public UserBackend {
 
  private:
   class Cache;
-  class Engine;
   explicit HttpBackend(HttpBackendOptions options);
+  http::HttpRequest request_for(const LookupRequest& request) const;
 
   HttpBackendOptions options_;
-  std::shared_ptr<Cache> cache_;    // null when cache_ttl is 0
-  std::shared_ptr<Engine> engine_;  // shared with its thread, which may outlive us
+  std::string log_url_;
+  std::shared_ptr<Cache> cache_;  // null when cache_ttl is 0
+  std::shared_ptr<http::HttpClient> client_;
 };
 
 // Reads url, method, username_field, realm_field, headers, timeout_ms,
