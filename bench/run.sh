@@ -4,6 +4,8 @@
 #   bench/run.sh [path/to/cppbx] [bench.py options...]
 # Without a binary it builds a Release cppbx in ../build-bench (ninja -j2), as a
 # Debug build would not be a fair comparison with Kamailio's optimised one.
+# Throughput per user backend type: bench/backends/bench_backends.py path/to/cppbx
+# (see bench/README.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [[ $# -gt 0 && -x "$1" && ! -d "$1" ]]; then
