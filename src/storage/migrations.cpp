@@ -35,6 +35,48 @@ Migration extensions_table(int version) {
   return migration;
 }
 
+// The database locator's bindings (location/database_locator.hpp), one row
+// per binding of an AoR. Times are microseconds since the Unix epoch (UTC),
+// so expiry comparisons are plain integer comparisons on every dialect; `seq`
+// keeps an AoR's bindings in modification order. Indexed columns are VARCHAR
+// (MySQL cannot index TEXT); the key columns fit MySQL's 3072-byte index
+// limit in utf8mb4. MySQL declares its indexes inside CREATE TABLE so the
+// whole migration can be re-run (it has no CREATE INDEX IF NOT EXISTS).
+Migration locations_table(int version) {
+  const std::string columns =
+      " aor VARCHAR(255) NOT NULL,"
+      " binding_key VARCHAR(500) NOT NULL,"
+      " seq BIGINT NOT NULL,"
+      " contact TEXT NOT NULL,"
+      " contact_params TEXT NOT NULL,"
+      " instance_id TEXT NOT NULL,"
+      " reg_id BIGINT NOT NULL,"
+      " expires_at BIGINT NOT NULL,"
+      " destination TEXT NOT NULL,"
+      " transport VARCHAR(8) NOT NULL,"
+      " connection_id BIGINT NOT NULL,"
+      " user_agent TEXT NOT NULL,"
+      " path TEXT NOT NULL,"
+      " supports_webrtc SMALLINT NOT NULL,"
+      " call_id TEXT NOT NULL,"
+      " cseq BIGINT NOT NULL,"
+      " last_modified BIGINT NOT NULL,"
+      " home_proxy VARCHAR(255) NOT NULL,"
+      " q DOUBLE PRECISION NOT NULL,"
+      " PRIMARY KEY (aor, binding_key)";
+  Migration migration;
+  migration.version = version;
+  migration.name = "create locations";
+  migration.statements = {
+      "CREATE TABLE IF NOT EXISTS locations (" + columns + ")",
+      "CREATE INDEX IF NOT EXISTS locations_expires_at ON locations (expires_at)",
+      "CREATE INDEX IF NOT EXISTS locations_flow ON locations (home_proxy, connection_id)"};
+  migration.mysql = {"CREATE TABLE IF NOT EXISTS locations (" + columns +
+                     ", INDEX locations_expires_at (expires_at),"
+                     " INDEX locations_flow (home_proxy, connection_id))"};
+  return migration;
+}
+
 }  // namespace
 
 const std::vector<Migration>& builtin_migrations() {
@@ -46,6 +88,7 @@ const std::vector<Migration>& builtin_migrations() {
         " name TEXT NOT NULL,"
         " applied_at TEXT NOT NULL)"}},
       extensions_table(2),
+      locations_table(3),
   };
   return migrations;
 }
