@@ -303,7 +303,33 @@ void ServerTx::terminate_locked() {
   timer_.cancel();
 }
 
+void ServerTx::enter_tables() {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::Terminated) return;
+  }
+  auto self = shared_from_this();
+  // A twin already in the table (the same request read by two threads at
+  // once) keeps the retransmissions; this one still answers its own request.
+  const bool inserted = core_->servers.insert(key_, self).second;
+  if (inserted && !merge_key_.empty()) core_->merging.insert(merge_key_, self);
+  bool ended_meanwhile = false;
+  {
+    std::lock_guard lock(mutex_);
+    in_tables_ = inserted;
+    ended_meanwhile = state_ == State::Terminated;
+  }
+  // A final response from another thread may have ended it between the
+  // insert and the flag: its remove_from_tables() saw no flag, so undo here.
+  if (ended_meanwhile) remove_from_tables();
+}
+
 void ServerTx::remove_from_tables() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!in_tables_) return;
+    in_tables_ = false;
+  }
   auto self = shared_from_this();
   core_->servers.erase(key_, self);
   if (!merge_key_.empty()) core_->merging.erase(merge_key_, self);

@@ -47,6 +47,9 @@ class ServerTx final : public ServerTransaction, public std::enable_shared_from_
 
   // Called by the layer (I/O threads).
   void start();
+  // Enters the layer's tables (retransmission and merge matching) unless the
+  // transaction already ended; safe against a concurrent final response.
+  void enter_tables();
   void on_retransmission();
   enum class AckOutcome { Absorbed, ToCore };
   AckOutcome on_ack();
@@ -93,6 +96,7 @@ class ServerTx final : public ServerTransaction, public std::enable_shared_from_
   bool pending_counted_ = true;  // counted in Core::awaiting_final
   bool cancelled_ = false;
   bool compacted_ = false;  // its Timer J lives on in core_->completed
+  bool in_tables_ = false;  // entered in core_->servers (and merging)
   DeadlineLink deadline_link_;
   std::string last_response_;
   boost::asio::steady_timer timer_;

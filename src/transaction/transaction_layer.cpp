@@ -193,18 +193,17 @@ class Layer final : public TransactionLayer {
     transport::Peer destination = response_destination(inbound);
     auto tx = std::make_shared<ServerTx>(core_, std::move(*inbound.parsed.message), inbound.peer,
                                          inbound.local, destination, key, merge);
-    auto [stored, inserted] = core_->servers.insert(key, tx);
-    if (!inserted) {
-      // The same request arrived twice at once on two I/O threads.
-      stored->on_retransmission();
-      tx->abandon();
-      return;
-    }
-    if (!merge.empty()) core_->merging.insert(merge, tx);
     tx->start();
     if (core_->on_request) {
       core_->on_request(tx);
     }
+    // Most requests are answered before on_request returns (challenges,
+    // users held in memory); those never need the tables: a retransmission
+    // comes over the same socket or connection, so it is read by this thread
+    // after we return and finds the answer in the CompletedStore. Only a
+    // transaction still waiting (an asynchronous lookup) or one that lives
+    // on whole (INVITE) is entered, before this thread reads anything else.
+    tx->enter_tables();
   }
 
   void on_cancel(transport::Inbound&& inbound) {

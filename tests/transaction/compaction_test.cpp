@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "fake_transport.hpp"
@@ -167,6 +169,53 @@ TEST_F(CompactionTest, LayerTeardownWithRecordsAndPendingTransactionsIsClean) {
   EXPECT_TRUE(requests_[1]->completed());
   EXPECT_FALSE(requests_[1]->respond({.code = 200}));
   EXPECT_EQ(transport_.sent().size(), 1u);
+}
+
+TEST_F(CompactionTest, RequestAnsweredInsideTheHandlerNeverEntersTheTables) {
+  // The handler answers before returning, as the auth and registrar modules
+  // do for users held in memory: retransmissions still get the answer.
+  layer_->set_request_handler([](ServerTransactionPtr tx) { tx->respond({.code = 401, .reason = "Unauthorized"}); });
+  std::string request = make_request({});
+  feed(request);
+  EXPECT_EQ(layer_->server_transaction_count(), 1u);  // the CompletedStore record only
+  feed(request);
+  auto sent = sent_bytes();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1], sent[0]);
+  EXPECT_EQ(layer_->server_transaction_count(), 1u);
+}
+
+TEST_F(CompactionTest, RequestStillWaitingAfterTheHandlerAbsorbsRetransmissionsUntilAnswered) {
+  std::string request = make_request({});
+  feed(request);
+  ASSERT_EQ(requests_.size(), 1u);
+  feed(request);  // while the core still holds it (an asynchronous lookup)
+  EXPECT_EQ(requests_.size(), 1u);
+  EXPECT_TRUE(sent_bytes().empty());
+  requests_[0]->respond({.code = 200});
+  feed(request);
+  auto sent = sent_bytes();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_TRUE(sent[0].starts_with("SIP/2.0 200 OK\r\n"));
+  EXPECT_EQ(sent[1], sent[0]);
+}
+
+TEST_F(CompactionTest, AnswerFromAnotherThreadWhileEnteringTheTablesLeavesNoStaleEntry) {
+  // The core answers from a worker thread at about the moment the layer
+  // enters the transaction; whichever wins, nothing but the record is left.
+  for (int round = 0; round < 200; ++round) {
+    std::thread worker;
+    layer_->set_request_handler([&worker](ServerTransactionPtr tx) {
+      worker = std::thread([tx] { tx->respond({.code = 200}); });
+    });
+    RequestFields fields;
+    fields.branch = "z9hG4bK-race-" + std::to_string(round);
+    fields.call_id = "race-" + std::to_string(round);
+    feed(make_request(fields));
+    worker.join();
+  }
+  EXPECT_EQ(layer_->server_transaction_count(), 200u);  // 200 records, no live entry
+  EXPECT_EQ(sent_bytes().size(), 200u);
 }
 
 }  // namespace
