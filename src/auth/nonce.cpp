@@ -95,6 +95,9 @@ std::optional<size_t> base64url_decode(std::string_view text, uint8_t* out, size
       out[written++] = static_cast<uint8_t>((buffer >> bits) & 0xff);
     }
   }
+  // The leftover bits of the last character must be zero: otherwise four
+  // spellings of one nonce would all verify.
+  if ((buffer & ((1u << bits) - 1)) != 0) return std::nullopt;
   return written;
 }
 

@@ -312,45 +312,53 @@ std::optional<std::string_view> AuthParams::get(std::string_view name) const {
   return std::nullopt;
 }
 
+namespace {
+
+// Unquoted auth-param values are tokens, plus '/', '=' and ':' that real
+// clients put in unquoted nonces and URIs (base64, sip:...).
+constexpr bool is_auth_value_char(char c) { return is_token_char(c) || c == '/' || c == '=' || c == ':'; }
+
+}  // namespace
+
+// One pass over the value: every Authorization header of every REGISTER
+// comes through here, and splitting into items first scanned it twice.
 std::optional<AuthParams> parse_auth_params(std::string_view value) {
   std::string_view s = trim(value);
   AuthParams out;
   size_t scheme_end = skip_token(s, 0);
   if (scheme_end == 0) return std::nullopt;
   out.scheme = s.substr(0, scheme_end);
-  std::string_view rest = s.substr(scheme_end);
-  if (!rest.empty() && !is_ws(rest.front())) return std::nullopt;
-  rest = trim(rest);
-  if (rest.empty()) return out;
+  if (scheme_end < s.size() && !is_ws(s[scheme_end])) return std::nullopt;
   // Digest credentials carry ten or so parameters: one allocation, not five.
   out.params.reserve(12);
-  bool ok = for_each_list_item(rest, [&out](std::string_view item) {
-    if (item.empty()) return true;  // "#rule" tolerates empty elements
-    size_t name_end = skip_token(item, 0);
-    if (name_end == 0) return false;
-    size_t i = skip_ws(item, name_end);
-    if (i >= item.size() || item[i] != '=') return false;
-    i = skip_ws(item, i + 1);
-    std::string_view raw = item.substr(i);
+  const size_t n = s.size();
+  size_t i = scheme_end;
+  while (true) {
+    // "#rule" tolerates empty elements: skip whitespace and stray commas.
+    while (i < n && (is_ws(s[i]) || s[i] == ',')) ++i;
+    if (i == n) return out;
+    size_t name_end = skip_token(s, i);
+    if (name_end == i) return std::nullopt;
+    std::string_view name = s.substr(i, name_end - i);
+    i = skip_ws(s, name_end);
+    if (i == n || s[i] != '=') return std::nullopt;
+    i = skip_ws(s, i + 1);
     std::string_view param_value;
-    if (!raw.empty() && raw.front() == '"') {
-      size_t end = end_of_quoted(raw, 0);
-      if (end != raw.size()) return false;
-      param_value = raw.substr(1, raw.size() - 2);
+    if (i < n && s[i] == '"') {
+      size_t end = end_of_quoted(s, i);
+      if (end == std::string_view::npos) return std::nullopt;
+      param_value = s.substr(i + 1, end - i - 2);
+      i = end;
     } else {
-      if (!is_token(raw) && raw.find_first_not_of(
-              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~/=:") !=
-              std::string_view::npos) {
-        return false;
-      }
-      if (raw.empty()) return false;
-      param_value = raw;
+      size_t start = i;
+      while (i < n && is_auth_value_char(s[i])) ++i;
+      if (i == start) return std::nullopt;
+      param_value = s.substr(start, i - start);
     }
-    out.params.emplace_back(item.substr(0, name_end), param_value);
-    return true;
-  });
-  if (!ok) return std::nullopt;
-  return out;
+    out.params.emplace_back(name, param_value);
+    i = skip_ws(s, i);
+    if (i < n && s[i] != ',') return std::nullopt;
+  }
 }
 
 }  // namespace cppbx::sip
