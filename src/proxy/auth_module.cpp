@@ -20,6 +20,7 @@
 
 #include "auth/md5_fallback.hpp"
 #include "auth/user_agent_list.hpp"
+#include "common/log_throttle.hpp"
 #include "common/strings.hpp"
 #include "sip/headers.hpp"
 
@@ -81,6 +82,8 @@ struct AuthModule::Shared {
   std::unique_ptr<auth::Md5Fallback> fallback;  // null: adaptive fallback off
   // Failed non-MD5 answers are re-challenged with MD5 (see the file top).
   bool ha1_only_users = false;
+  // An outage fails every request: one warning per interval, not per request.
+  log::Throttle unavailable_warnings;
 };
 
 namespace {
@@ -337,6 +340,11 @@ void Attempt::on_lookup(users::LookupResult result) {
     }
     case users::LookupOutcome::Error: {
       log("unavailable", result.detail);
+      if (auto held_back = shared->unavailable_warnings.admit()) {
+        spdlog::warn("auth: the user backends could not answer ({}); answering 503 with Retry-After"
+                     " ({} more since the previous warning)",
+                     result.detail, *held_back);
+      }
       std::string retry_after = std::to_string(AuthModule::kRetryAfterSeconds);
       sip::ResponseSpec spec;
       spec.code = 503;

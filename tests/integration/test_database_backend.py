@@ -116,6 +116,8 @@ def cases(server, pg):
             check(status(response) == 503, f"with PostgreSQL down: {h.describe(response)}")
             check(response.get("retry-after"), f"503 without Retry-After:\n{response}")
         check(server.alive(), "cppbx died while PostgreSQL was down")
+        warnings = server.log_text().count("the user backends could not answer")
+        check(warnings == 1, f"{warnings} outage warnings for 3 refused requests (wanted one per 10 s)")
         pg.start()
         recovered = h.poll(lambda: status(register(server, "3001", "pw-3001")) == 200, 15,
                            interval=0.3)
