@@ -28,7 +28,9 @@
 #include "app/network_addresses.hpp"
 #include "app/swappable_backend.hpp"
 #include "app/locator_factory.hpp"
+#include "location/locator_webhook.hpp"
 #include "proxy/proxy_core.hpp"
+#include "proxy/registrar_module.hpp"
 #include "storage/database.hpp"
 #include "transaction/transaction_layer.hpp"
 #include "transport/transport.hpp"
@@ -43,8 +45,7 @@ size_t io_thread_count(const config::ProxyConfig& proxy) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-// Logs offline bindings (expired or flow closed); the locator webhook will
-// subscribe here too.
+// Logs offline bindings (expired or flow closed).
 class OfflineLogger final : public location::LocationObserver {
  public:
   void on_offline(const std::vector<location::Binding>& bindings) override {
@@ -55,6 +56,37 @@ class OfflineLogger final : public location::LocationObserver {
   }
 };
 
+// The locator has one observer: this passes offline bindings to several.
+class OfflineFanOut final : public location::LocationObserver {
+ public:
+  explicit OfflineFanOut(std::vector<std::shared_ptr<location::LocationObserver>> observers)
+      : observers_(std::move(observers)) {}
+  void on_offline(const std::vector<location::Binding>& bindings) override {
+    for (const auto& observer : observers_) observer->on_offline(bindings);
+  }
+
+ private:
+  std::vector<std::shared_ptr<location::LocationObserver>> observers_;
+};
+
+location::LocatorWebhookOptions webhook_options(const config::LocatorWebhookConfig& config) {
+  location::LocatorWebhookOptions options;
+  options.url = config.url;
+  options.events = config.events;
+  options.timeout = std::chrono::milliseconds(config.timeout_ms);
+  options.headers = config.headers;
+  options.max_attempts = config.max_attempts;
+  options.queue_size = config.queue_size;
+  return options;
+}
+
+std::shared_ptr<proxy::RegistrarModule> find_registrar(const std::vector<std::shared_ptr<proxy::Module>>& modules) {
+  for (const auto& module : modules) {
+    if (auto registrar = std::dynamic_pointer_cast<proxy::RegistrarModule>(module)) return registrar;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -64,6 +96,7 @@ struct Server::Impl {
   boost::asio::signal_set signals{io};
   std::unique_ptr<storage::Database> database;
   std::shared_ptr<location::Locator> locator;
+  std::shared_ptr<location::LocatorWebhook> webhook;  // null without [proxy.locator_webhook]
   std::shared_ptr<SwappableBackend> users;
   std::unique_ptr<transport::TransportLayer> transport;
   std::unique_ptr<transaction::TransactionLayer> transactions;
@@ -80,6 +113,7 @@ struct Server::Impl {
   void stop_gracefully();
   std::shared_ptr<proxy::ServerIdentity> make_identity() const;
   std::string home_proxy() const;
+  void start_webhook(const std::vector<std::shared_ptr<proxy::Module>>& modules);
 };
 
 // The SIP address other nodes reach this one at, stored with each binding
@@ -110,7 +144,6 @@ void Server::Impl::start() {
   for (const auto& warning : diagnostics.all()) spdlog::warn("{}", warning.to_string());
   diagnostics = {};
   locator->set_observer(std::make_shared<OfflineLogger>());
-  locator->start();
 
   users = std::make_shared<SwappableBackend>(build_user_backends(config, diagnostics));
   if (diagnostics.has_errors()) {
@@ -118,11 +151,13 @@ void Server::Impl::start() {
   }
 
   auto identity = make_identity();
-  core = std::make_unique<proxy::ProxyCore>(
-      identity, build_modules(config, identity, users, locator, diagnostics));
+  auto modules = build_modules(config, identity, users, locator, diagnostics);
   if (diagnostics.has_errors()) {
     throw std::runtime_error(diagnostics.all().front().to_string());
   }
+  start_webhook(modules);
+  locator->start();
+  core = std::make_unique<proxy::ProxyCore>(identity, std::move(modules));
 
   transport::TransportLayer::Options transport_options;
   transport_options.address = config.proxy.addr;
@@ -153,6 +188,23 @@ void Server::Impl::start() {
 
   spdlog::info("cppbx listening: udp {}:{} tcp {}:{} ({} I/O threads)", config.proxy.addr,
                transport->udp_port(), config.proxy.addr, transport->tcp_port(), thread_count);
+}
+
+// The webhook hears REGISTER outcomes from the registrar module and offline
+// bindings from the locator (next to the offline log lines).
+void Server::Impl::start_webhook(const std::vector<std::shared_ptr<proxy::Module>>& modules) {
+  if (!config.proxy.locator_webhook) return;
+  std::string error;
+  webhook = location::LocatorWebhook::create(webhook_options(*config.proxy.locator_webhook), &error);
+  if (!webhook) throw std::runtime_error("proxy.locator_webhook: " + error);
+  if (auto registrar = find_registrar(modules)) {
+    registrar->set_observer(webhook);
+  } else {
+    spdlog::warn("proxy.locator_webhook: no registrar module, so only offline events are sent");
+  }
+  locator->set_observer(std::make_shared<OfflineFanOut>(
+      std::vector<std::shared_ptr<location::LocationObserver>>{std::make_shared<OfflineLogger>(), webhook}));
+  spdlog::info("locator webhook: events to {}", http::url_for_logs(config.proxy.locator_webhook->url));
 }
 
 std::shared_ptr<proxy::ServerIdentity> Server::Impl::make_identity() const {
@@ -213,6 +265,11 @@ void Server::Impl::stop_gracefully() {
     boost::asio::post(io, [this] {
       transport->stop();
       locator->stop();
+      if (webhook) {
+        auto s = webhook->stats();
+        spdlog::info("locator webhook: {} sent, {} retried, {} failed, {} dropped, {} pending", s.sent,
+                     s.retried, s.failed, s.dropped, s.queued + s.in_flight);
+      }
       signals.cancel();
       io.stop();
     });

@@ -65,6 +65,8 @@ struct LocatorWebhookConfig {
   std::vector<std::string> events;
   uint32_t timeout_ms = 5000;
   std::vector<std::pair<std::string, std::string>> headers;
+  uint32_t max_attempts = 3;   // extension: attempts per event (retries on errors, timeouts, 5xx)
+  uint32_t queue_size = 10000; // extension: events waiting; the oldest is dropped beyond it
 };
 
 struct ProxyConfig {

@@ -511,6 +511,14 @@ class Loader {
         auto timeout = read_.integer(value, field, 1, 600'000);
         if (timeout) webhook.timeout_ms = static_cast<uint32_t>(*timeout);
         valid &= timeout.has_value();
+      } else if (name == "max_attempts") {
+        auto attempts = read_.integer(value, field, 1, 100);
+        if (attempts) webhook.max_attempts = static_cast<uint32_t>(*attempts);
+        valid &= attempts.has_value();
+      } else if (name == "queue_size") {
+        auto size = read_.integer(value, field, 1, 10'000'000);
+        if (size) webhook.queue_size = static_cast<uint32_t>(*size);
+        valid &= size.has_value();
       } else if (name == "headers") valid &= read_webhook_headers(value, field, webhook);
       else read_.warning(name, field, "unknown key; ignored");
     }
@@ -518,7 +526,6 @@ class Loader {
       read_.error(*table, key, "missing required key 'url'");
       valid = false;
     }
-    not_yet_supported_warning(read_.where(node), key, "no events are sent");
     if (valid) p.locator_webhook = std::move(webhook);
   }
 

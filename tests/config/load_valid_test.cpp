@@ -194,13 +194,15 @@ TEST_F(ConfigFileTest, DefaultOnlyAlgorithmsAndAddressesOfIpv6) {
   EXPECT_EQ(c.proxy.auth_algorithms, std::vector<std::string>{"SHA-512-256"});
 }
 
-TEST_F(ConfigFileTest, LocatorWebhookIsParsedAndFlaggedNotYetSupported) {
+TEST_F(ConfigFileTest, LocatorWebhookIsParsedWithoutWarnings) {
   Config c = load(R"(
 [proxy.locator_webhook]
 url = "http://app.local/sip-events"
 events = ["registered", "offline"]
 timeout_ms = 1500
 headers = { "X-API-Key" = "k", Authorization = "Bearer t" }
+max_attempts = 5
+queue_size = 200
 )");
   EXPECT_TRUE(errors().empty()) << all_text();
   ASSERT_TRUE(c.proxy.locator_webhook.has_value());
@@ -209,9 +211,22 @@ headers = { "X-API-Key" = "k", Authorization = "Bearer t" }
   EXPECT_EQ(webhook.events, (std::vector<std::string>{"registered", "offline"}));
   EXPECT_EQ(webhook.timeout_ms, 1500u);
   ASSERT_EQ(webhook.headers.size(), 2u);
-  auto flagged = about("proxy.locator_webhook");
-  ASSERT_EQ(flagged.size(), 1u);
-  EXPECT_NE(flagged[0].message.find("not yet supported"), std::string::npos);
+  EXPECT_EQ(webhook.max_attempts, 5u);
+  EXPECT_EQ(webhook.queue_size, 200u);
+  EXPECT_TRUE(about("proxy.locator_webhook").empty()) << all_text();
+}
+
+TEST_F(ConfigFileTest, LocatorWebhookDefaultsAndBadDeliveryKeys) {
+  Config c = load("[proxy.locator_webhook]\nurl = \"http://app.local/e\"\n");
+  EXPECT_TRUE(all_text().empty()) << all_text();
+  ASSERT_TRUE(c.proxy.locator_webhook.has_value());
+  EXPECT_EQ(c.proxy.locator_webhook->max_attempts, 3u);
+  EXPECT_EQ(c.proxy.locator_webhook->queue_size, 10000u);
+  EXPECT_EQ(c.proxy.locator_webhook->timeout_ms, 5000u);
+  c = load("[proxy.locator_webhook]\nurl = \"http://app.local/e\"\nmax_attempts = 0\nqueue_size = \"big\"\n");
+  EXPECT_FALSE(c.proxy.locator_webhook.has_value());
+  EXPECT_EQ(about("proxy.locator_webhook.max_attempts").size(), 1u) << all_text();
+  EXPECT_EQ(about("proxy.locator_webhook.queue_size").size(), 1u) << all_text();
 }
 
 TEST_F(ConfigFileTest, LocatorTypeAndItsOwnKeysAreKeptForTheFactory) {
