@@ -28,6 +28,9 @@ using BindingList = std::vector<Binding>;
 constexpr size_t kMaxAorLength = 255;
 constexpr size_t kMaxKeyLength = 500;
 constexpr size_t kMaxHomeProxyLength = 255;
+// One sweep's transaction stays short even after a long outage; the rest of
+// the expired rows go in the next rounds.
+constexpr size_t kMaxSweptPerRound = 10000;
 
 constexpr const char* kColumns =
     "seq, aor, binding_key, contact, contact_params, instance_id, reg_id, expires_at, destination,"
@@ -357,6 +360,7 @@ void DatabaseLocator::State::count_rows(storage::Database& db) {
 
 UpdateResult DatabaseLocator::State::apply(UpdateRequest request, std::chrono::steady_clock::time_point deadline) {
   if (request.aor.size() > kMaxAorLength) return error_result("AoR too long for the locations table");
+  if (options.home_proxy.size() > kMaxHomeProxyLength) return error_result("home_proxy too long for the locations table");
   for (Binding& upsert : request.upserts) {
     upsert.home_proxy = options.home_proxy;
     if (key_view(upsert).size() > kMaxKeyLength) return error_result("contact too long for the locations table");
@@ -459,7 +463,9 @@ BindingList DatabaseLocator::State::sweep() {
   const long long now = to_micros(Clock::now());
   BindingList gone = db->with_session([&](soci::session& sql) {
     WriteTransaction transaction(sql, db->dialect());
-    ReadRows rows = read_rows(sql, std::string("SELECT ") + kColumns + " FROM locations WHERE expires_at <= :now",
+    ReadRows rows = read_rows(sql,
+                              std::string("SELECT ") + kColumns + " FROM locations WHERE expires_at <= :now LIMIT " +
+                                  std::to_string(kMaxSweptPerRound),
                               [&](soci::statement& s) { s.exchange(soci::use(now)); });
     BindingList deleted;
     for (Binding& b : rows.bindings) {

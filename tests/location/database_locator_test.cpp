@@ -644,7 +644,10 @@ TEST_P(SqliteLocatorTest, LockedDatabaseAnswersWithinTheTimeoutAndKeepsItsRows) 
     if (r.detail.find("in flight") != std::string::npos) ++refused;
   }
   EXPECT_LT(std::chrono::steady_clock::now() - started, 800ms);
-  EXPECT_EQ(refused, 2) << "two beyond max_in_flight = 2 refused at once";
+  // At least the two beyond max_in_flight = 2 (a third when the first
+  // update's worker has answered but not yet counted itself out).
+  EXPECT_GE(refused, 2) << "calls beyond max_in_flight refused at once";
+  EXPECT_LE(refused, 3) << "the calls within the bound waited for the lock";
   holder << "ROLLBACK";
 
   EXPECT_TRUE(eventually([&] { return lookup_on(l, kAlice).ok; }, 10s));
