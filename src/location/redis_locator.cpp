@@ -18,6 +18,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "common/blocking_pool.hpp"
 #include "location/binding_rules.hpp"
@@ -163,6 +164,19 @@ std::optional<Binding> from_json(std::string_view text) {
   } catch (const Json::exception&) {
     return std::nullopt;
   }
+}
+
+// Which node holds each binding: how an operator (and the two-node
+// integration test) sees that a lookup on one node found another node's
+// phone. Contact URIs are left out: they may carry a password.
+void log_lookup(const std::string& aor, const BindingList& bindings) {
+  if (!spdlog::should_log(spdlog::level::debug)) return;
+  std::string homes;
+  for (const Binding& b : bindings) {
+    if (!homes.empty()) homes += ", ";
+    homes += "home=" + b.home_proxy + " from=" + b.destination;
+  }
+  spdlog::debug("redis locator: lookup aor={} found {} binding(s) [{}]", aor, bindings.size(), homes);
 }
 
 // ---- What a pool job answers ----
@@ -498,7 +512,7 @@ void RedisLocator::lookup(const std::string& aor, std::function<void(LookupResul
           return outcome;
         });
       },
-      [state, done = std::move(done)](Outcome outcome) {
+      [state, aor, done = std::move(done)](Outcome outcome) {
         LookupResult result;
         if (!outcome.error.empty()) {
           result.ok = false;
@@ -507,6 +521,7 @@ void RedisLocator::lookup(const std::string& aor, std::function<void(LookupResul
         }
         result = std::move(outcome.lookup);
         state->localise(result.bindings);
+        log_lookup(aor, result.bindings);
         done(std::move(result));
       });
 }
