@@ -247,7 +247,8 @@ StoreStatus ExtensionStore::find(std::string_view extension, Extension& out) {
     row.bind(statement);
     statement.exchange(soci::use(name));
     statement.alloc();
-    statement.prepare(std::string(kSelectColumns) + " WHERE extension = :extension");
+    statement.prepare(std::string(kSelectColumns) + " WHERE extension = :extension",
+                      soci::details::st_one_time_query);  // one round trip, not three
     statement.define_and_bind();
     if (!statement.execute(true)) return not_found(extension);
     out = row.take();

@@ -160,7 +160,9 @@ LookupResult DatabaseBackend::Engine::lookup(const LookupRequest& request) {
       std::string username = request.username;
       soci::statement statement(sql);
       statement.alloc();
-      statement.prepare(query);
+      // One round trip: a repeatable statement would be prepared, run and
+      // deallocated on the server for every lookup (three statements).
+      statement.prepare(query, soci::details::st_one_time_query);
       for (size_t i = 0; i < columns.size(); ++i) {
         statement.exchange(soci::into(values[i], indicators[i]));
       }
@@ -257,11 +259,8 @@ std::shared_ptr<DatabaseBackend> DatabaseBackend::create(const DatabaseBackendOp
   pool_options.max_in_flight = options.max_in_flight;
   pool_options.timeout = options.timeout;
   backend->pool_ = std::make_unique<BlockingPool>(pool_options);
-  std::string connect_error;
-  if (!engine->connected(connect_error)) {
-    spdlog::warn("database user backend: {}; lookups answer 503 until it is reachable",
-                 connect_error);
-  }
+  // Connections are opened by the first lookup, on a worker: building the
+  // backend (cppbx --check-config, start-up validation) opens none.
   error.clear();
   return backend;
 }
