@@ -69,8 +69,10 @@ class OfflineFanOut final : public location::LocationObserver {
   std::vector<std::shared_ptr<location::LocationObserver>> observers_;
 };
 
-location::LocatorWebhookOptions webhook_options(const config::LocatorWebhookConfig& config) {
+location::LocatorWebhookOptions webhook_options(const config::LocatorWebhookConfig& config,
+                                                std::string home_proxy) {
   location::LocatorWebhookOptions options;
+  options.home_proxy = std::move(home_proxy);
   options.url = config.url;
   options.events = config.events;
   options.timeout = std::chrono::milliseconds(config.timeout_ms);
@@ -195,7 +197,7 @@ void Server::Impl::start() {
 void Server::Impl::start_webhook(const std::vector<std::shared_ptr<proxy::Module>>& modules) {
   if (!config.proxy.locator_webhook) return;
   std::string error;
-  webhook = location::LocatorWebhook::create(webhook_options(*config.proxy.locator_webhook), &error);
+  webhook = location::LocatorWebhook::create(webhook_options(*config.proxy.locator_webhook, home_proxy()), &error);
   if (!webhook) throw std::runtime_error("proxy.locator_webhook: " + error);
   if (auto registrar = find_registrar(modules)) {
     registrar->set_observer(webhook);

@@ -316,24 +316,40 @@ LocatorWebhook::~LocatorWebhook() {
 bool LocatorWebhook::wants(LocationEvent event) const { return wanted_[static_cast<int>(event)]; }
 
 void LocatorWebhook::on_registered(const std::vector<Binding>& bindings) {
-  if (!wants(LocationEvent::Registered)) return;
-  const auto now = Clock::now();
-  for (const Binding& b : bindings) {
-    enqueue(LocationEvent::Registered, {b.aor}, binding_event_payload(LocationEvent::Registered, b, now));
-  }
+  enqueue_each(LocationEvent::Registered, bindings);
 }
 
 void LocatorWebhook::on_unregistered(const std::vector<Binding>& bindings) {
-  if (!wants(LocationEvent::Unregistered)) return;
+  enqueue_each(LocationEvent::Unregistered, bindings);
+}
+
+void LocatorWebhook::enqueue_each(LocationEvent kind, const std::vector<Binding>& bindings) {
+  if (!wants(kind)) return;
   const auto now = Clock::now();
   for (const Binding& b : bindings) {
-    enqueue(LocationEvent::Unregistered, {b.aor}, binding_event_payload(LocationEvent::Unregistered, b, now));
+    if (b.home_proxy.empty() && !options_.home_proxy.empty()) {
+      Binding ours = b;
+      ours.home_proxy = options_.home_proxy;
+      enqueue(kind, {b.aor}, binding_event_payload(kind, ours, now));
+    } else {
+      enqueue(kind, {b.aor}, binding_event_payload(kind, b, now));
+    }
   }
 }
 
 void LocatorWebhook::on_offline(const std::vector<Binding>& bindings) {
   if (!wants(LocationEvent::Offline) || bindings.empty()) return;
-  enqueue(LocationEvent::Offline, distinct_aors(bindings), offline_payload(bindings, Clock::now()));
+  std::string payload;
+  if (options_.home_proxy.empty()) {
+    payload = offline_payload(bindings, Clock::now());
+  } else {
+    std::vector<Binding> ours = bindings;
+    for (Binding& b : ours) {
+      if (b.home_proxy.empty()) b.home_proxy = options_.home_proxy;
+    }
+    payload = offline_payload(ours, Clock::now());
+  }
+  enqueue(LocationEvent::Offline, distinct_aors(bindings), std::move(payload));
 }
 
 void LocatorWebhook::enqueue(LocationEvent kind, std::vector<std::string> aors, std::string payload) {

@@ -49,6 +49,9 @@ struct LocatorWebhookOptions {
   size_t max_concurrent = 32;  // deliveries in flight at once (distinct AoRs)
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{30000};
+  // This node's SIP address, reported for bindings whose locator leaves
+  // Binding::home_proxy empty (the memory locator: every binding is ours).
+  std::string home_proxy;
 };
 
 struct LocatorWebhookStats {
@@ -79,6 +82,7 @@ class LocatorWebhook final : public RegistrationObserver, public LocationObserve
  private:
   struct State;
   explicit LocatorWebhook(LocatorWebhookOptions options);
+  void enqueue_each(LocationEvent kind, const std::vector<Binding>& bindings);
   void enqueue(LocationEvent event, std::vector<std::string> aors, std::string payload);
 
   LocatorWebhookOptions options_;

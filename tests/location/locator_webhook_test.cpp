@@ -232,6 +232,23 @@ TEST_F(WebhookDelivery, OneEventPerBindingForRegisterOutcomes) {
   EXPECT_EQ(body(requests[2])["event"], "unregistered");
 }
 
+TEST_F(WebhookDelivery, BindingsWithoutHomeProxyReportThisNode) {
+  auto o = options();
+  o.home_proxy = "sip:198.51.100.7:5060";
+  auto webhook = make(o);
+  Binding ours = sample_binding("sip:1001@example.com");
+  ours.home_proxy.clear();
+  Binding elsewhere = sample_binding("sip:1002@example.com");  // sip:203.0.113.5:5060
+  webhook->on_registered({ours});
+  webhook->on_offline({ours, elsewhere});
+  json requests = received(2);
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(body(requests[0])["location"]["home_proxy"], "sip:198.51.100.7:5060");
+  json offline = body(requests[1]);
+  EXPECT_EQ(offline["locations"][0]["home_proxy"], "sip:198.51.100.7:5060");
+  EXPECT_EQ(offline["locations"][1]["home_proxy"], "sip:203.0.113.5:5060");
+}
+
 TEST_F(WebhookDelivery, EventsFilterSendsOnlyTheChosenEvents) {
   auto o = options();
   o.events = {"offline"};
