@@ -106,8 +106,9 @@ Clock::time_point from_unix_ms(int64_t ms) {
   return Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::milliseconds(ms)));
 }
 
-std::string to_json(const Binding& b) {
+std::string to_json(const Binding& b, uint64_t run) {
   Json json = {
+      {"run", run},
       {"aor", b.aor},
       {"contact", b.contact},
       {"contact_params", b.contact_params},
@@ -138,10 +139,11 @@ transport::Protocol protocol_from(const std::string& name) {
 }
 
 // nullopt for a value that is not a binding this code wrote (never throws).
-std::optional<Binding> from_json(std::string_view text) {
+std::optional<Binding> from_json(std::string_view text, uint64_t* run = nullptr) {
   Json json = Json::parse(text, nullptr, false);
   if (!json.is_object()) return std::nullopt;
   try {
+    if (run != nullptr) *run = json.value("run", uint64_t{0});
     Binding b;
     b.aor = json.at("aor").get<std::string>();
     b.contact = json.at("contact").get<std::string>();
@@ -215,6 +217,9 @@ struct RedisLocator::State : std::enable_shared_from_this<State> {
              failed) {}
 
   RedisLocatorOptions options;
+  // This process's mark on the bindings it writes: connection ids are only
+  // valid in the process that stored them, not after a restart.
+  const uint64_t run = std::random_device{}() * uint64_t{0x100000000} + std::random_device{}();
 
   std::mutex observer_mutex;
   std::shared_ptr<LocationObserver> observer;
@@ -274,8 +279,12 @@ struct RedisLocator::State : std::enable_shared_from_this<State> {
     const auto now = Clock::now();
     for (size_t i = 1; i < reply->elements; ++i) {
       const redisReply* element = reply->element[i];
-      std::optional<Binding> binding = from_json(std::string_view(element->str, element->len));
-      if (binding && !binding->expired(now)) snapshot.bindings.push_back(std::move(*binding));
+      uint64_t written_by = 0;
+      std::optional<Binding> binding = from_json(std::string_view(element->str, element->len), &written_by);
+      if (!binding || binding->expired(now)) continue;
+      // A connection id only means something to the process that stored it.
+      if (binding->home_proxy != options.home_proxy || written_by != run) binding->connection = 0;
+      snapshot.bindings.push_back(std::move(*binding));
     }
     std::stable_sort(snapshot.bindings.begin(), snapshot.bindings.end(),
                      [](const Binding& a, const Binding& b) { return a.last_modified < b.last_modified; });
@@ -301,7 +310,7 @@ struct RedisLocator::State : std::enable_shared_from_this<State> {
       const std::string key(key_view(b));
       arguments.push_back(key);
       arguments.push_back(binding_name(aor, key));
-      arguments.push_back(to_json(b));
+      arguments.push_back(to_json(b, run));
       arguments.push_back(std::to_string(std::max<int64_t>(unix_ms(b.expires_at), 1)));
     }
     RedisReplyPtr reply = connection.eval(kWriteScript, {index_name(aor), version_name(aor)}, arguments);
@@ -344,13 +353,6 @@ struct RedisLocator::State : std::enable_shared_from_this<State> {
     if (applied.status == UpdateStatus::Ok) remember(request.aor, applied);
     outcome.update = applied.to_result();
     return outcome;
-  }
-
-  // Bindings of another node carry that node's connection id, meaningless here.
-  void localise(BindingList& bindings) const {
-    for (Binding& b : bindings) {
-      if (b.home_proxy != options.home_proxy) b.connection = 0;
-    }
   }
 
   // ---- this node's own bindings (for offline events) ----
@@ -497,7 +499,6 @@ void RedisLocator::update(UpdateRequest request, std::function<void(UpdateResult
           result.detail = std::move(outcome.error);
           return done(std::move(result));
         }
-        state->localise(outcome.update.current);
         done(std::move(outcome.update));
       });
 }
@@ -520,7 +521,6 @@ void RedisLocator::lookup(const std::string& aor, std::function<void(LookupResul
           return done(std::move(result));
         }
         result = std::move(outcome.lookup);
-        state->localise(result.bindings);
         log_lookup(aor, result.bindings);
         done(std::move(result));
       });

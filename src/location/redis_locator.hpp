@@ -31,6 +31,11 @@
 // forgets what it stored before, so it reports no offline event for those
 // (their data still expires in Redis on time).
 //
+// Connection ids (TCP flows) only mean something inside the process that
+// stored them: each binding records a random mark of the writing process,
+// and a binding read by another node, or by this node after a restart,
+// comes back with connection 0.
+//
 // All Redis calls run on a BlockingPoolOf (one connection per worker,
 // reconnecting after a failure) with the timeout and in-flight bound; an
 // unreachable Redis answers UpdateStatus::Error / ok=false (503 upstream).

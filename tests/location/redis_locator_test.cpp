@@ -289,6 +289,18 @@ TEST_F(RedisLocatorTest, NodeBSeesNodeABindingWithNodeAAsHome) {
   EXPECT_EQ(lookup_on(node_a).bindings.at(0).home_proxy, kNodeB);
 }
 
+TEST_F(RedisLocatorTest, ConnectionIdsOfAnEarlierRunOfThisNodeAreNotTrusted) {
+  {
+    RedisLocator before_restart(io_, options(kNodeA));
+    update_on(before_restart, make_request("c1", 1, {make_binding("sip:a@192.0.2.1;transport=tcp", 3600s, 42)}));
+  }
+  RedisLocator after_restart(io_, options(kNodeA));
+  LookupResult seen = lookup_on(after_restart);
+  ASSERT_EQ(seen.bindings.size(), 1u);
+  EXPECT_EQ(seen.bindings[0].home_proxy, kNodeA);
+  EXPECT_EQ(seen.bindings[0].connection, 0u) << "id 42 may now be another phone's connection";
+}
+
 TEST_F(RedisLocatorTest, LookupIsOneRoundTrip) {
   RedisLocator locator(io_, options());
   update_on(locator, make_request("c1", 1, {make_binding("sip:a@192.0.2.1"), make_binding("sip:a@192.0.2.2")}));
