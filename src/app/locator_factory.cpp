@@ -6,6 +6,7 @@
 #include <map>
 
 #include "app/database_locator_maker.hpp"
+#include "app/http_locator_maker.hpp"
 #include "app/redis_locator_maker.hpp"
 #include "location/memory_locator_config.hpp"
 
@@ -24,6 +25,7 @@ std::shared_ptr<location::Locator> make_memory(const config::LocatorConfig& conf
 const std::map<std::string, Maker, std::less<>>& makers() {
   static const std::map<std::string, Maker, std::less<>> table = {
       {"database", make_database_locator},
+      {"http", make_http_locator},
       {"memory", make_memory},
       {"redis", make_redis_locator},
   };
