@@ -231,29 +231,6 @@ RedisReplyPtr RedisConnection::command(const std::vector<std::string>& arguments
   return reply;
 }
 
-std::vector<RedisReplyPtr> RedisConnection::pipeline(const std::vector<std::vector<std::string>>& commands) {
-  ensure_connected();
-  for (const auto& arguments : commands) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (const std::string& argument : arguments) {
-      argv.push_back(argument.data());
-      lengths.push_back(argument.size());
-    }
-    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data()) != REDIS_OK) {
-      fail("cannot queue a command");
-    }
-  }
-  std::vector<RedisReplyPtr> replies;
-  replies.reserve(commands.size());
-  for (size_t i = 0; i < commands.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) fail("no answer");
-    replies.emplace_back(static_cast<redisReply*>(raw));
-  }
-  return replies;
-}
-
 RedisReplyPtr RedisConnection::eval(const RedisScript& script, const std::vector<std::string>& keys,
                                     const std::vector<std::string>& arguments) {
   ensure_connected();

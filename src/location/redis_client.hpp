@@ -55,8 +55,7 @@ struct RedisReplyDeleter {
 };
 using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyDeleter>;
 
-// A Lua script and its SHA-1 as Redis names it (computed by SCRIPT LOAD on
-// first use per connection).
+// A Lua script; each connection learns its SHA-1 with SCRIPT LOAD on first use.
 struct RedisScript {
   std::string source;
 };
@@ -71,9 +70,6 @@ class RedisConnection {
   // Runs one command; connects first when needed. Throws RedisError when
   // the server cannot be reached or answers with an error reply.
   RedisReplyPtr command(const std::vector<std::string>& arguments);
-  // Several commands in one round trip; one reply per command (error
-  // replies are returned, not thrown).
-  std::vector<RedisReplyPtr> pipeline(const std::vector<std::vector<std::string>>& commands);
   // EVALSHA (EVAL after NOSCRIPT) with these keys and arguments.
   RedisReplyPtr eval(const RedisScript& script, const std::vector<std::string>& keys,
                      const std::vector<std::string>& arguments);

@@ -279,6 +279,7 @@ struct RedisLocator::State : std::enable_shared_from_this<State> {
     const auto now = Clock::now();
     for (size_t i = 1; i < reply->elements; ++i) {
       const redisReply* element = reply->element[i];
+      if (element->type != REDIS_REPLY_STRING) continue;
       uint64_t written_by = 0;
       std::optional<Binding> binding = from_json(std::string_view(element->str, element->len), &written_by);
       if (!binding || binding->expired(now)) continue;
@@ -557,8 +558,12 @@ void RedisLocator::connection_closed(transport::ConnectionId connection) {
               if (plan.deleted_keys.empty()) return std::nullopt;
               return plan;
             });
+            // A binding re-registered over a new connection meanwhile stays tracked.
             std::lock_guard lock(state->own_mutex);
-            for (const std::string& key : keys) state->own.erase(state->binding_name(aor, key));
+            for (const std::string& key : keys) {
+              auto it = state->own.find(state->binding_name(aor, key));
+              if (it != state->own.end() && it->second.connection == connection) state->own.erase(it);
+            }
             return outcome;
           });
         },

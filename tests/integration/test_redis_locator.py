@@ -10,7 +10,8 @@ way round, and an unregistration through B removes a binding made on A.
 Then Redis is stopped: REGISTERs and queries on both nodes get 503 with
 Retry-After; once Redis is back (empty: the test server saves nothing),
 registrations work again on both nodes without restarting cppbx, and the
-Redis password never shows up in a log.
+Redis password never shows up in a log. Both nodes then exit cleanly on
+SIGTERM.
 """
 
 import json
@@ -155,6 +156,10 @@ def cases(redis, node_a, node_b):
             check("503" in server.log_text() or "unavailable" in server.log_text(),
                   f"node {name} logged nothing about the outage")
 
+    def both_stop_cleanly():
+        node_a.stop()
+        node_b.stop()
+
     return [
         ("alice registers on node A", alice_registers_on_a),
         ("node B's REGISTER query answers node A's binding", b_answers_a_binding),
@@ -165,6 +170,7 @@ def cases(redis, node_a, node_b):
         ("Redis stopped: 503 + Retry-After on both nodes", redis_down_gives_503_on_both_nodes),
         ("Redis back: both nodes work again without a restart", recovery_without_restart),
         ("the Redis password is never logged", password_never_logged),
+        ("both nodes exit cleanly on SIGTERM", both_stop_cleanly),
     ]
 
 
