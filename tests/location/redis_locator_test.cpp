@@ -340,6 +340,7 @@ TEST_F(RedisLocatorTest, ConcurrentUpdatesOfOneAorLoseNothing) {
   RedisLocatorOptions shared = options();
   shared.max_bindings_per_aor = 0;  // unlimited: every contact must survive
   shared.pool_size = 4;
+  shared.timeout = 10s;  // correctness under contention, not latency (slow under sanitizers)
   RedisLocator node_a(io_, shared);
   shared.home_proxy = kNodeB;
   RedisLocator node_b(io_, shared);
@@ -354,7 +355,8 @@ TEST_F(RedisLocatorTest, ConcurrentUpdatesOfOneAorLoseNothing) {
   }
   for (auto& answer : answers) {
     ASSERT_EQ(answer.wait_for(20s), std::future_status::ready);
-    EXPECT_EQ(answer.get().status, UpdateStatus::Ok);
+    UpdateResult result = answer.get();
+    EXPECT_EQ(result.status, UpdateStatus::Ok) << result.detail;
   }
   EXPECT_EQ(lookup_on(node_a).bindings.size(), 40u);
 }
