@@ -189,6 +189,24 @@ void delete_row(soci::session& sql, const std::string& aor, const std::string& k
       soci::use(key);
 }
 
+// Deletes exactly these rows (as read: same flow and node) and returns the
+// ones this call removed. Deleting by a WHERE on the flow instead could also
+// remove a row committed after the SELECT, which nobody would then report.
+BindingList delete_each(soci::session& sql, BindingList rows) {
+  BindingList deleted;
+  for (Binding& b : rows) {
+    const std::string key = b.key();
+    const long long connection = static_cast<long long>(b.connection);
+    soci::statement statement =
+        (sql.prepare << "DELETE FROM locations WHERE aor = :aor AND binding_key = :binding_key"
+                        " AND home_proxy = :home AND connection_id = :id",
+         soci::use(b.aor), soci::use(key), soci::use(b.home_proxy), soci::use(connection));
+    statement.execute(true);
+    if (statement.get_affected_rows() > 0) deleted.push_back(std::move(b));
+  }
+  return deleted;
+}
+
 // A write transaction. SQLite takes its write lock at BEGIN IMMEDIATE, so two
 // sessions never both read and then fail to upgrade; the server databases
 // lock the AoR's rows with SELECT ... FOR UPDATE instead. Rolls back unless
@@ -263,7 +281,9 @@ struct DatabaseLocator::State : std::enable_shared_from_this<State> {
   std::shared_ptr<LocationObserver> observer;
 
   std::mutex connections_mutex;
-  std::unordered_set<transport::ConnectionId> connections;  // flows this node stored bindings of
+  // Open flows this node was asked to store bindings of (from update() on,
+  // until connection_closed()).
+  std::unordered_set<transport::ConnectionId> connections;
 
   // Updates of one AoR on this node run one at a time: with no row to lock
   // yet (a new AoR), FOR UPDATE alone would let two transactions both add
@@ -290,7 +310,8 @@ struct DatabaseLocator::State : std::enable_shared_from_this<State> {
   void schedule_locked();
   void sweep_in_background();
   void notify_offline(const BindingList& gone);
-  void remember_connections(const BindingList& stored);
+  void remember_connections(const std::vector<Binding>& upserts);
+  void remove_flows_closed_meanwhile(const BindingList& stored);
 };
 
 void DatabaseLocator::State::notify_offline(const BindingList& gone) {
@@ -303,11 +324,24 @@ void DatabaseLocator::State::notify_offline(const BindingList& gone) {
   if (current) current->on_offline(gone);
 }
 
-void DatabaseLocator::State::remember_connections(const BindingList& stored) {
+void DatabaseLocator::State::remember_connections(const std::vector<Binding>& upserts) {
   std::lock_guard lock(connections_mutex);
-  for (const Binding& binding : stored) {
+  for (const Binding& binding : upserts) {
     if (binding.connection != 0) connections.insert(binding.connection);
   }
+}
+
+// A flow may close while its REGISTER is queued or being written: its
+// connection_closed() found nothing stored yet, so its rows go here.
+void DatabaseLocator::State::remove_flows_closed_meanwhile(const BindingList& stored) {
+  std::set<transport::ConnectionId> closed;
+  {
+    std::lock_guard lock(connections_mutex);
+    for (const Binding& binding : stored) {
+      if (binding.connection != 0 && !connections.count(binding.connection)) closed.insert(binding.connection);
+    }
+  }
+  for (transport::ConnectionId connection : closed) notify_offline(remove_flow(connection));
 }
 
 // Opens and migrates the database the first time it is reachable; the same
@@ -337,11 +371,12 @@ void DatabaseLocator::State::forget_previous_flows(storage::Database& db) {
     WriteTransaction transaction(sql, db.dialect());
     ReadRows rows = read_rows(sql,
                               std::string("SELECT ") + kColumns +
-                                  " FROM locations WHERE home_proxy = :home AND connection_id <> 0",
+                                  " FROM locations WHERE home_proxy = :home AND connection_id <> 0" +
+                                  transaction.lock_clause(),
                               [&](soci::statement& s) { s.exchange(soci::use(home)); });
-    sql << "DELETE FROM locations WHERE home_proxy = :home AND connection_id <> 0", soci::use(home);
+    BindingList deleted = delete_each(sql, std::move(rows.bindings));
     transaction.commit();
-    return rows.bindings;
+    return deleted;
   });
   if (!gone.empty()) {
     spdlog::info("database locator: {} binding(s) of this node's closed connections removed", gone.size());
@@ -413,8 +448,8 @@ UpdateResult DatabaseLocator::State::apply(UpdateRequest request, std::chrono::s
   }
   if (abandoned) return error_result("database locator: timed out, rolled back");
   row_count += static_cast<long long>(update.bindings.size()) - static_cast<long long>(rows_before);
-  remember_connections(update.registered);
   notify_offline(update.expired);
+  remove_flows_closed_meanwhile(update.registered);
   return update.to_result();
 }
 
@@ -441,16 +476,17 @@ BindingList DatabaseLocator::State::remove_flow(transport::ConnectionId connecti
   const std::string& home = options.home_proxy;
   BindingList gone = db->with_session([&](soci::session& sql) {
     WriteTransaction transaction(sql, db->dialect());
-    ReadRows rows = read_rows(
-        sql, std::string("SELECT ") + kColumns + " FROM locations WHERE home_proxy = :home AND connection_id = :id",
-        [&](soci::statement& s) {
-          s.exchange(soci::use(home));
-          s.exchange(soci::use(id));
-        });
-    sql << "DELETE FROM locations WHERE home_proxy = :home AND connection_id = :id", soci::use(home),
-        soci::use(id);
+    ReadRows rows = read_rows(sql,
+                              std::string("SELECT ") + kColumns +
+                                  " FROM locations WHERE home_proxy = :home AND connection_id = :id" +
+                                  transaction.lock_clause(),
+                              [&](soci::statement& s) {
+                                s.exchange(soci::use(home));
+                                s.exchange(soci::use(id));
+                              });
+    BindingList deleted = delete_each(sql, std::move(rows.bindings));
     transaction.commit();
-    return rows.bindings;
+    return deleted;
   });
   row_count -= static_cast<long long>(gone.size());
   return gone;
@@ -556,6 +592,8 @@ size_t DatabaseLocator::sweep_now() {
 }
 
 void DatabaseLocator::update(UpdateRequest request, std::function<void(UpdateResult)> done) {
+  // Remembered before the write, so a close arriving meanwhile is noticed.
+  state_->remember_connections(request.upserts);
   State* state = state_.get();
   const auto deadline = std::chrono::steady_clock::now() + state_->options.timeout;
   state_->pool.submit(
