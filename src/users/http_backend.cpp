@@ -247,11 +247,14 @@ void HttpBackend::lookup(const LookupRequest& request, LookupCallback done) {
   // The callback holds copies, never the backend: the last reference to the
   // backend may be dropped inside `done`.
   client_->submit(request_for(request), [log_url = log_url_, username = request.username,
-                                         max_in_flight = options_.max_in_flight,
+                                         max_in_flight = options_.max_in_flight, warnings = warnings_,
                                          done = std::move(done)](http::HttpResponse response) {
     if (response.error == http::HttpError::Busy) {
-      spdlog::warn("http user backend {}: lookup of '{}' refused: {} lookups already in flight",
-                   log_url, printable(username), max_in_flight);
+      if (auto held_back = warnings->admit("busy")) {
+        spdlog::warn("http user backend {}: lookup of '{}' refused: {} lookups already in flight"
+                     " ({} more warnings held back)",
+                     log_url, printable(username), max_in_flight, *held_back);
+      }
       done(LookupResult::error("too many lookups in flight"));
       return;
     }
@@ -259,8 +262,10 @@ void HttpBackend::lookup(const LookupRequest& request, LookupCallback done) {
                               ? interpret_http_answer(response.status, response.body, username)
                               : LookupResult::error(response.detail);
     if (result.outcome == LookupOutcome::Error) {
-      spdlog::warn("http user backend {}: lookup of '{}' failed: {}", log_url, printable(username),
-                   result.detail);
+      if (auto held_back = warnings->admit(result.detail)) {
+        spdlog::warn("http user backend {}: lookup of '{}' failed: {} ({} more warnings held back)",
+                     log_url, printable(username), result.detail, *held_back);
+      }
     }
     done(std::move(result));
   });

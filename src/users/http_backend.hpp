@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/log_throttle.hpp"
 #include "config/config.hpp"
 #include "http_client/http_client.hpp"
 #include "users/user_backend.hpp"
@@ -84,6 +85,9 @@ class HttpBackend final : public UserBackend {
   std::string log_url_;
   std::shared_ptr<Cache> cache_;  // null when cache_ttl is 0
   std::shared_ptr<http::HttpClient> client_;
+  // A dead or overloaded service fails every lookup: one warning per cause
+  // and interval.
+  std::shared_ptr<log::ThrottleByKey> warnings_ = std::make_shared<log::ThrottleByKey>();
 };
 
 // Reads url, method, username_field, realm_field, headers, timeout_ms,
