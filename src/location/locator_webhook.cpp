@@ -18,6 +18,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/log_throttle.hpp"
+
 namespace cppbx::location {
 namespace {
 
@@ -94,7 +96,10 @@ struct LocatorWebhook::State : std::enable_shared_from_this<State> {
   size_t in_flight = 0;  // submitted to the client
   size_t retry_waiting = 0;
   LocatorWebhookStats counters;
-  SteadyClock::time_point last_drop_log{};
+  // A dead receiver or a flood would otherwise log a line per event.
+  log::Throttle drop_log{std::chrono::seconds(1)};
+  log::Throttle retry_log{std::chrono::seconds(5)};
+  log::Throttle failure_log{std::chrono::seconds(5)};
 
   // --- under mutex ---------------------------------------------------------
 
@@ -151,9 +156,7 @@ struct LocatorWebhook::State : std::enable_shared_from_this<State> {
     oldest->dispatched = true;  // never sent; keeps the arrival trimming simple
     --queued;
     ++counters.dropped;
-    const auto now = SteadyClock::now();
-    if (now - last_drop_log >= std::chrono::seconds(1)) {
-      last_drop_log = now;
+    if (drop_log.admit()) {
       spdlog::warn("locator webhook {}: queue full ({} events): dropped the oldest ({} event of {}); {} dropped so far",
                    log_url, options.queue_size, event_name(oldest->kind), http::printable(oldest->aors.front()),
                    counters.dropped);
@@ -260,17 +263,23 @@ struct LocatorWebhook::State : std::enable_shared_from_this<State> {
         ++counters.retried;
         ++retry_waiting;
         retries.emplace(SteadyClock::now() + backoff(event->attempts), event);
-        spdlog::info("locator webhook {}: {} event of {} not delivered ({}); retry {} of {}", log_url,
-                     event_name(event->kind), http::printable(event->aors.front()), outcome_text(response),
-                     event->attempts, options.max_attempts - 1);
+        if (auto held = retry_log.admit()) {
+          spdlog::info("locator webhook {}: {} event of {} not delivered ({}); retry {} of {} ({} more retries "
+                       "not logged)",
+                       log_url, event_name(event->kind), http::printable(event->aors.front()),
+                       outcome_text(response), event->attempts, options.max_attempts - 1, *held);
+        }
         break;
       case Verdict::GiveUp:
         ++counters.failed;
         finish(event);
         if (stopping) break;  // counted in the "not delivered" line
-        spdlog::warn("locator webhook {}: {} event of {} failed after {} attempt(s): {}", log_url,
-                     event_name(event->kind), http::printable(event->aors.front()), event->attempts,
-                     outcome_text(response));
+        if (auto held = failure_log.admit()) {
+          spdlog::warn("locator webhook {}: {} event of {} failed after {} attempt(s): {} ({} more failures "
+                       "not logged; {} failed in all)",
+                       log_url, event_name(event->kind), http::printable(event->aors.front()), event->attempts,
+                       outcome_text(response), *held, counters.failed);
+        }
         break;
     }
     wake.notify_one();

@@ -21,7 +21,8 @@
 //   event: sending it again would not help). Other 1xx/3xx answers count as
 //   failed too.
 // - Header values (API keys) are sent but never logged; the URL is logged
-//   without user info or query.
+//   without user info or query. Retry, failure and drop lines are throttled
+//   (log::Throttle) so a dead receiver does not log a line per event.
 // - Events still queued when the webhook is destroyed are not delivered (the
 //   count is logged).
 #pragma once
