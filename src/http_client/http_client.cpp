@@ -4,6 +4,7 @@
 #include "http_client/http_client.hpp"
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 #include <cctype>
 #include <deque>
@@ -216,6 +217,8 @@ class HttpClient::Engine : public std::enable_shared_from_this<Engine> {
   }
 
   void run() {
+    // Named for top/gdb; Linux allows 15 characters.
+    pthread_setname_np(pthread_self(), options_.name.substr(0, 15).c_str());
     std::deque<Queued> fresh;
     for (;;) {
       {

@@ -67,7 +67,7 @@ using HttpCallback = std::function<void(HttpResponse)>;
 struct HttpClientOptions {
   size_t max_in_flight = 256;
   size_t max_body_bytes = 64 * 1024;
-  std::string name = "http client";  // thread and log prefix
+  std::string name = "http client";  // the thread's name (first 15 characters)
 };
 
 class HttpClient {
