@@ -207,15 +207,25 @@ BindingList delete_each(soci::session& sql, BindingList rows) {
   return deleted;
 }
 
-// A write transaction. SQLite takes its write lock at BEGIN IMMEDIATE, so two
-// sessions never both read and then fail to upgrade; the server databases
-// lock the AoR's rows with SELECT ... FOR UPDATE instead. Rolls back unless
+// A write transaction. SQLite has one writer at a time: this process's
+// writers queue on `sqlite_writes` (SQLite's own busy handler would make them
+// sleep and retry, up to 100 ms a turn), and BEGIN IMMEDIATE takes the write
+// lock before reading, so no session reads and then fails to upgrade. In WAL
+// mode (set when the locator opens the database) synchronous = NORMAL is
+// still crash-safe and spares an fsync per commit. The server databases lock
+// the rows they change with SELECT ... FOR UPDATE instead. Rolls back unless
 // committed.
 class WriteTransaction {
  public:
-  WriteTransaction(soci::session& sql, storage::Dialect dialect) : sql_(sql), dialect_(dialect) {
-    if (dialect_ == storage::Dialect::Sqlite) sql_ << "BEGIN IMMEDIATE";
-    else sql_.begin();
+  WriteTransaction(soci::session& sql, storage::Dialect dialect, std::mutex& sqlite_writes)
+      : sql_(sql), dialect_(dialect) {
+    if (dialect_ == storage::Dialect::Sqlite) {
+      writer_ = std::unique_lock(sqlite_writes);
+      sql_ << "PRAGMA synchronous = NORMAL";
+      sql_ << "BEGIN IMMEDIATE";
+    } else {
+      sql_.begin();
+    }
   }
   ~WriteTransaction() {
     if (done_) return;
@@ -239,8 +249,23 @@ class WriteTransaction {
  private:
   soci::session& sql_;
   storage::Dialect dialect_;
+  std::unique_lock<std::mutex> writer_;
   bool done_ = false;
 };
+
+// WAL lets lookups read while a REGISTER writes, and commits append to the
+// log instead of rewriting pages. The mode is a property of the file, kept by
+// SQLite for every connection; an in-memory database keeps its own.
+void use_write_ahead_log(storage::Database& db) {
+  std::string mode = db.with_session([](soci::session& sql) {
+    std::string answer;
+    sql << "PRAGMA journal_mode = WAL", soci::into(answer);
+    return answer;
+  });
+  if (mode != "wal" && mode != "memory") {
+    spdlog::warn("database locator: SQLite journal mode stays '{}' (WAL refused)", mode);
+  }
+}
 
 UpdateResult error_result(std::string why) {
   UpdateResult result;
@@ -276,6 +301,7 @@ struct DatabaseLocator::State : std::enable_shared_from_this<State> {
 
   std::mutex database_mutex;
   std::shared_ptr<storage::Database> database;
+  std::mutex sqlite_writes;  // see WriteTransaction
 
   std::mutex observer_mutex;
   std::shared_ptr<LocationObserver> observer;
@@ -356,6 +382,7 @@ std::shared_ptr<storage::Database> DatabaseLocator::State::open_database() {
   std::string error;
   std::shared_ptr<storage::Database> opened = storage::Database::open(options.url, db_options, error);
   if (!opened) throw std::runtime_error("cannot open the locations database: " + error);
+  if (opened->dialect() == storage::Dialect::Sqlite) use_write_ahead_log(*opened);
   forget_previous_flows(*opened);
   count_rows(*opened);
   spdlog::info("database locator: bindings in {}", opened->description());
@@ -368,7 +395,7 @@ std::shared_ptr<storage::Database> DatabaseLocator::State::open_database() {
 void DatabaseLocator::State::forget_previous_flows(storage::Database& db) {
   const std::string& home = options.home_proxy;
   BindingList gone = db.with_session([&](soci::session& sql) {
-    WriteTransaction transaction(sql, db.dialect());
+    WriteTransaction transaction(sql, db.dialect(), sqlite_writes);
     ReadRows rows = read_rows(sql,
                               std::string("SELECT ") + kColumns +
                                   " FROM locations WHERE home_proxy = :home AND connection_id <> 0" +
@@ -412,7 +439,7 @@ UpdateResult DatabaseLocator::State::apply(UpdateRequest request, std::chrono::s
   // rolled back then); a failed COMMIT is answered as an error instead.
   try {
     db->with_session_retried([&](soci::session& sql) {
-      WriteTransaction transaction(sql, db->dialect());
+      WriteTransaction transaction(sql, db->dialect(), sqlite_writes);
       ReadRows rows = read_rows(
           sql,
           std::string("SELECT ") + kColumns + " FROM locations WHERE aor = :aor ORDER BY seq" +
@@ -475,7 +502,7 @@ BindingList DatabaseLocator::State::remove_flow(transport::ConnectionId connecti
   const long long id = static_cast<long long>(connection);
   const std::string& home = options.home_proxy;
   BindingList gone = db->with_session([&](soci::session& sql) {
-    WriteTransaction transaction(sql, db->dialect());
+    WriteTransaction transaction(sql, db->dialect(), sqlite_writes);
     ReadRows rows = read_rows(sql,
                               std::string("SELECT ") + kColumns +
                                   " FROM locations WHERE home_proxy = :home AND connection_id = :id" +
@@ -498,7 +525,7 @@ BindingList DatabaseLocator::State::sweep() {
   std::shared_ptr<storage::Database> db = open_database();
   const long long now = to_micros(Clock::now());
   BindingList gone = db->with_session([&](soci::session& sql) {
-    WriteTransaction transaction(sql, db->dialect());
+    WriteTransaction transaction(sql, db->dialect(), sqlite_writes);
     ReadRows rows = read_rows(sql,
                               std::string("SELECT ") + kColumns + " FROM locations WHERE expires_at <= :now LIMIT " +
                                   std::to_string(kMaxSweptPerRound),
