@@ -213,8 +213,9 @@ BindingList delete_each(soci::session& sql, BindingList rows) {
 // lock before reading, so no session reads and then fails to upgrade. In WAL
 // mode (set when the locator opens the database) synchronous = NORMAL is
 // still crash-safe and spares an fsync per commit. The server databases lock
-// the rows they change with SELECT ... FOR UPDATE instead. Rolls back unless
-// committed.
+// the rows they change with SELECT ... FOR UPDATE instead (updates of one AoR
+// are also serialized within the node, see State::aor_locks). Rolls back
+// unless committed.
 class WriteTransaction {
  public:
   WriteTransaction(soci::session& sql, storage::Dialect dialect, std::mutex& sqlite_writes)
@@ -224,6 +225,11 @@ class WriteTransaction {
       sql_ << "PRAGMA synchronous = NORMAL";
       sql_ << "BEGIN IMMEDIATE";
     } else {
+      // InnoDB's default REPEATABLE READ takes gap locks on the rows a
+      // SELECT ... FOR UPDATE did not find, so two new AoRs falling in the
+      // same gap deadlock on INSERT; READ COMMITTED locks found rows only
+      // (PostgreSQL's default already).
+      if (dialect_ == storage::Dialect::Mysql) sql_ << "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
       sql_.begin();
     }
   }
