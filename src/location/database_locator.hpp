@@ -9,7 +9,12 @@
 //   covers all the locator's load on the database.
 // - update() is one transaction per AoR: read the AoR's rows (locked where
 //   the dialect can: FOR UPDATE, or BEGIN IMMEDIATE on SQLite), apply the
-//   shared rules (binding_rules.hpp), write only the difference.
+//   shared rules (binding_rules.hpp), write only the difference. Within a
+//   node, updates of one AoR also run one at a time (a new AoR has no row to
+//   lock); MySQL runs them at READ COMMITTED (no gap-lock deadlocks); SQLite
+//   writers of this process queue on a mutex and the file is put in WAL
+//   mode. A change whose caller was already answered "timed out" is rolled
+//   back rather than committed late.
 // - The database is opened (and migrated) in start(), or by the first call
 //   when it was unreachable then; nothing connects at construction, so
 //   `cppbx --check-config` can build the locator.
