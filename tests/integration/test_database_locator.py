@@ -10,7 +10,6 @@ or equal to before the restart, not reset to the registered value), while the
 TCP binding, whose connection died with the old process, is gone.
 """
 
-import os
 import subprocess
 import sys
 import time
