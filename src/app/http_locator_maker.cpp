@@ -7,24 +7,11 @@
 
 #include <fmt/format.h>
 
+#include "app/locator_maker_fields.hpp"
 #include "location/http_locator.hpp"
-#include "users/config_fields.hpp"
 
 namespace cppbx::app {
 namespace {
-
-std::optional<int64_t> integer_in(users::ConfigFields& fields, std::string_view key, int64_t min, int64_t max,
-                                  bool& ok) {
-  const toml::node* value = fields.node(key);
-  if (value == nullptr) return std::nullopt;
-  const auto* number = value->as_integer();
-  if (number == nullptr || number->get() < min || number->get() > max) {
-    fields.error(value, key, fmt::format("must be an integer from {} to {}", min, max));
-    ok = false;
-    return std::nullopt;
-  }
-  return number->get();
-}
 
 bool is_http_url(std::string_view url) {
   auto lower = [](std::string_view text) {
@@ -42,28 +29,31 @@ bool valid_header_name(std::string_view name) {
   });
 }
 
-void read_headers(users::ConfigFields& fields, http::HeaderList& headers, bool& ok) {
+// False (reported) when a header is unusable.
+bool read_headers(users::ConfigFields& fields, http::HeaderList& headers) {
   const toml::node* node = fields.node("headers");
-  if (node == nullptr) return;
+  if (node == nullptr) return true;
   const toml::table* table = node->as_table();
   if (table == nullptr) {
     fields.error(node, "headers", "must be a table of header names and string values");
-    ok = false;
-    return;
+    return false;
   }
+  bool ok = true;
   for (const auto& [name, value] : *table) {
     const auto* text = value.as_string();
     const bool clean = text != nullptr && text->get().find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
     if (!valid_header_name(name.str())) {
-      fields.error(&value, "headers", "'" + http::printable(name.str()) + "' is not a valid header name");
+      fields.error(&value, "headers", fmt::format("'{}' is not a valid header name", http::printable(name.str())));
       ok = false;
     } else if (!clean) {
-      fields.error(&value, "headers", "value of '" + std::string(name.str()) + "' must be a string without line breaks");
+      fields.error(&value, "headers",
+                   fmt::format("value of '{}' must be a string without line breaks", name.str()));
       ok = false;
     } else {
       headers.emplace_back(std::string(name.str()), text->get());
     }
   }
+  return ok;
 }
 
 }  // namespace
@@ -71,30 +61,21 @@ void read_headers(users::ConfigFields& fields, http::HeaderList& headers, bool& 
 std::shared_ptr<location::Locator> make_http_locator(const config::LocatorConfig& config,
                                                      const LocatorEnvironment& environment,
                                                      config::Diagnostics& diagnostics) {
-  users::ConfigFields fields(config.table, config.key_path, config.where, diagnostics);
-  // Read by the configuration loader for every locator type.
-  for (const char* shared : {"max_bindings_per_aor", "max_bindings_total", "sweep_interval_seconds"}) {
-    fields.node(shared);
-  }
+  LocatorMakerFields common(config, diagnostics);
+  users::ConfigFields& fields = common.fields();
   location::HttpLocatorOptions options;
-  bool ok = true;
   if (auto url = fields.string("url", true)) {
     if (!is_http_url(*url)) {
       fields.error(fields.node("url"), "url", "must start with http:// or https://");
-      ok = false;
+      common.fail();
     }
     options.url = *url;
   } else {
-    ok = false;
+    common.fail();
   }
-  read_headers(fields, options.headers, ok);
-  if (auto ms = integer_in(fields, "timeout_ms", 1, 600000, ok)) options.timeout = std::chrono::milliseconds(*ms);
-  if (auto n = integer_in(fields, "max_in_flight", 1, 100000, ok)) options.max_in_flight = static_cast<size_t>(*n);
-  fields.warn_unknown_keys();
-  if (!ok) return nullptr;
-  options.home_proxy = environment.home_proxy;
-  options.max_bindings_per_aor = config.max_bindings_per_aor;
-  options.sweep_interval = std::chrono::seconds(config.sweep_interval_seconds > 0 ? config.sweep_interval_seconds : 1);
+  if (!read_headers(fields, options.headers)) common.fail();
+  common.read_limits(options.timeout, options.max_in_flight);
+  if (!common.finish(options, environment)) return nullptr;
   return std::make_shared<location::HttpLocator>(environment.io, std::move(options));
 }
 

@@ -11,28 +11,24 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "config/config.hpp"
+#include "locator_maker_test_support.hpp"
 
 namespace cppbx::app {
 namespace {
 
-config::LocatorConfig parsed(const std::string& toml_text) {
-  config::Diagnostics diagnostics;
-  config::Config config = config::load_string(toml_text, "test.toml", diagnostics);
-  EXPECT_FALSE(diagnostics.has_errors());
-  return config.proxy.locator;
-}
+using namespace cppbx::app::testing;
 
 TEST(DatabaseLocatorMaker, ValidKeysBuildTheLocatorWithoutConnecting) {
   boost::asio::io_context io;
   config::Diagnostics diagnostics;
   // Nothing listens on port 1 of loopback: building must neither fail nor wait.
   const std::string url = "postgres://cppbx:secret@127.0.0.1:1/cppbx";
-  auto config = parsed("[proxy.locator]\ntype = \"database\"\nurl = \"" + url +
-                       "\"\ntimeout_ms = 250\nmax_in_flight = 8\npool_size = 2\nmax_bindings_per_aor = 4\n"
-                       "sweep_interval_seconds = 9\n");
   const auto started = std::chrono::steady_clock::now();
-  auto locator = make_locator(config, {io, "", "sip:127.0.0.1:5060"}, diagnostics);
+  auto locator = build(io, "database",
+                       "url = \"" + url +
+                           "\"\ntimeout_ms = 250\nmax_in_flight = 8\npool_size = 2\nmax_bindings_per_aor = 4\n"
+                           "sweep_interval_seconds = 9",
+                       diagnostics);
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(200));
   ASSERT_TRUE(locator);
   EXPECT_EQ(locator->type(), "database");
@@ -42,8 +38,7 @@ TEST(DatabaseLocatorMaker, ValidKeysBuildTheLocatorWithoutConnecting) {
 TEST(DatabaseLocatorMaker, WithoutUrlTheTopLevelDatabaseUrlIsUsed) {
   boost::asio::io_context io;
   config::Diagnostics diagnostics;
-  auto config = parsed("[proxy.locator]\ntype = \"database\"\n");
-  auto locator = make_locator(config, {io, "sqlite::memory:", "sip:127.0.0.1:5060"}, diagnostics);
+  auto locator = build(io, "database", "", diagnostics, "sqlite::memory:");
   ASSERT_TRUE(locator);
   EXPECT_EQ(locator->type(), "database");
   // It really is that database: a registration is stored and found.
@@ -64,7 +59,6 @@ TEST(DatabaseLocatorMaker, WithoutUrlTheTopLevelDatabaseUrlIsUsed) {
 }
 
 TEST(DatabaseLocatorMaker, BadValuesAreErrorsAtTheirKeyAndTheUrlPasswordIsNeverRepeated) {
-  boost::asio::io_context io;
   struct Case {
     std::string keys;
     std::string database_url;
@@ -79,27 +73,12 @@ TEST(DatabaseLocatorMaker, BadValuesAreErrorsAtTheirKeyAndTheUrlPasswordIsNeverR
            {"pool_size = 65", "sqlite::memory:", "proxy.locator.pool_size"},
            {"max_in_flight = -1", "sqlite::memory:", "proxy.locator.max_in_flight"},
        }) {
-    config::Diagnostics diagnostics;
-    auto config = parsed("[proxy.locator]\ntype = \"database\"\n" + c.keys + "\n");
-    auto locator = make_locator(config, {io, c.database_url, "sip:127.0.0.1:5060"}, diagnostics);
-    EXPECT_FALSE(locator) << c.keys;
-    ASSERT_TRUE(diagnostics.has_errors()) << c.keys;
-    EXPECT_EQ(diagnostics.all().front().key, c.key) << c.keys;
-    EXPECT_GT(diagnostics.all().front().where.line, 0u) << c.keys;
-    for (const auto& diagnostic : diagnostics.all()) {
-      EXPECT_EQ(diagnostic.to_string().find("topsecret"), std::string::npos) << diagnostic.to_string();
-    }
+    expect_rejected_at("database", c.keys, c.key, "topsecret", c.database_url);
   }
 }
 
 TEST(DatabaseLocatorMaker, UnknownKeysAreWarnedAbout) {
-  boost::asio::io_context io;
-  config::Diagnostics diagnostics;
-  auto config = parsed("[proxy.locator]\ntype = \"database\"\npool_sise = 5\n");
-  auto locator = make_locator(config, {io, "sqlite::memory:", "sip:127.0.0.1:5060"}, diagnostics);
-  ASSERT_TRUE(locator);
-  ASSERT_EQ(diagnostics.all().size(), 1u);
-  EXPECT_EQ(diagnostics.all()[0].key, "proxy.locator.pool_sise");
+  expect_unknown_key_warned("database", "pool_sise = 5", "proxy.locator.pool_sise", "sqlite::memory:");
 }
 
 }  // namespace

@@ -8,33 +8,27 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "config/config.hpp"
+#include "locator_maker_test_support.hpp"
 
 namespace cppbx::app {
 namespace {
 
-config::LocatorConfig parsed(const std::string& toml_text) {
-  config::Diagnostics diagnostics;
-  config::Config config = config::load_string(toml_text, "test.toml", diagnostics);
-  EXPECT_FALSE(diagnostics.has_errors());
-  return config.proxy.locator;
-}
+using namespace cppbx::app::testing;
 
 TEST(HttpLocatorMaker, ValidKeysBuildTheLocatorWithoutContactingTheService) {
   boost::asio::io_context io;
   config::Diagnostics diagnostics;
   // Port 1 on loopback has no service: building must not care.
-  auto config = parsed(
-      "[proxy.locator]\ntype = \"http\"\nurl = \"http://127.0.0.1:1/registry\"\ntimeout_ms = 250\n"
-      "max_in_flight = 8\nheaders = { \"X-API-Key\" = \"k\" }\nmax_bindings_per_aor = 4\nsweep_interval_seconds = 2\n");
-  auto locator = make_locator(config, {io, "", "sip:127.0.0.1:5060"}, diagnostics);
+  auto locator = build(io, "http",
+                       "url = \"http://127.0.0.1:1/registry\"\ntimeout_ms = 250\nmax_in_flight = 8\n"
+                       "headers = { \"X-API-Key\" = \"k\" }\nmax_bindings_per_aor = 4\nsweep_interval_seconds = 2",
+                       diagnostics);
   ASSERT_TRUE(locator);
   EXPECT_EQ(locator->type(), "http");
   EXPECT_TRUE(diagnostics.all().empty()) << diagnostics.all().front().to_string();
 }
 
 TEST(HttpLocatorMaker, BadValuesAreErrorsAtTheirKeyAndHeaderValuesAreNeverRepeated) {
-  boost::asio::io_context io;
   struct Case {
     std::string keys;
     std::string key;
@@ -49,27 +43,12 @@ TEST(HttpLocatorMaker, BadValuesAreErrorsAtTheirKeyAndHeaderValuesAreNeverRepeat
            {"url = \"http://127.0.0.1\"\nheaders = { \"Bad Name\" = \"topsecret\" }", "proxy.locator.headers"},
            {"url = \"http://127.0.0.1\"\nheaders = { \"X-Key\" = \"top\\r\\nsecret\" }", "proxy.locator.headers"},
        }) {
-    config::Diagnostics diagnostics;
-    auto config = parsed("[proxy.locator]\ntype = \"http\"\n" + c.keys + "\n");
-    auto locator = make_locator(config, {io, "", "sip:127.0.0.1:5060"}, diagnostics);
-    EXPECT_FALSE(locator) << c.keys;
-    ASSERT_TRUE(diagnostics.has_errors()) << c.keys;
-    EXPECT_EQ(diagnostics.all().front().key, c.key) << c.keys;
-    EXPECT_GT(diagnostics.all().front().where.line, 0u) << c.keys;
-    for (const auto& diagnostic : diagnostics.all()) {
-      EXPECT_EQ(diagnostic.to_string().find("secret"), std::string::npos) << diagnostic.to_string();
-    }
+    expect_rejected_at("http", c.keys, c.key, "secret");
   }
 }
 
 TEST(HttpLocatorMaker, UnknownKeysAreWarnedAbout) {
-  boost::asio::io_context io;
-  config::Diagnostics diagnostics;
-  auto config = parsed("[proxy.locator]\ntype = \"http\"\nurl = \"http://127.0.0.1\"\ntimout_ms = 5\n");
-  auto locator = make_locator(config, {io, "", "sip:127.0.0.1:5060"}, diagnostics);
-  ASSERT_TRUE(locator);
-  ASSERT_EQ(diagnostics.all().size(), 1u);
-  EXPECT_EQ(diagnostics.all()[0].key, "proxy.locator.timout_ms");
+  expect_unknown_key_warned("http", "url = \"http://127.0.0.1\"\ntimout_ms = 5", "proxy.locator.timout_ms");
 }
 
 }  // namespace
