@@ -16,7 +16,7 @@ import sys
 import db_servers
 import harness as h
 from harness import check
-from test_http_backend import Service  # the services' launcher, shared
+from services import Service
 
 MEMORY_USER = ("5001", "memory-pass")
 DATABASE_USER = ("5002", "database-pass")

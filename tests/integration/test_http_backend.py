@@ -14,50 +14,15 @@ its "slow*" users and answers not_found at once for anyone else, so:
   a later backend that finds the user wins).
 """
 
-import os
-import socket
-import subprocess
 import time
 
 import harness as h
+from services import Service
 from harness import check
 
-SERVICES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "http_services")
 SLOW_SECONDS = 2.0
 SLOW_USERS = [f"slow{i}" for i in range(6)]
 MEMORY_USERS = [(f"m{i}", f"memory-pass-{i}") for i in range(5)]
-
-
-class Service:
-    """A Python service from tests/support/http_services on a free port."""
-
-    def __init__(self, script, *arguments):
-        self.port = h.free_port()
-        self.process = subprocess.Popen(
-            ["/usr/bin/python3", "-B", os.path.join(SERVICES, script), "--port", str(self.port),
-             *arguments],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        ready = h.poll(self._accepts, 20, interval=0.05)
-        if not ready:
-            self.stop()
-            raise h.CheckFailed(f"{script} did not start on port {self.port}")
-
-    def _accepts(self):
-        if self.process.poll() is not None:
-            raise h.CheckFailed(f"service exited with {self.process.returncode}")
-        try:
-            with socket.create_connection((h.LOOPBACK, self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    def url(self, path):
-        return f"http://{h.LOOPBACK}:{self.port}{path}"
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 def backends_toml(hostile, fastapi):

@@ -11,63 +11,31 @@
   is back, REGISTER works again without restarting cppbx.
 """
 
-import json
-import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 
 import harness as h
+import services
 from harness import check
 
-SERVICES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "http_services")
 USERS = [("alice", "alice-pw"), ("bob", "bob-pw"), ("carol", "carol-pw")]
 REGISTRY_KEY = "registry-key-9012"
 
 
-class Registry:
+class Registry(services.Service):
+    """registry_service.py with its control paths."""
+
     def __init__(self):
-        self.port = h.free_port()
-        self.process = None
-        self.start()
-
-    def start(self):
-        self.process = subprocess.Popen(
-            ["/usr/bin/python3", "-B", os.path.join(SERVICES, "registry_service.py"), "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not h.poll(self._accepts, 20, interval=0.05):
-            raise h.CheckFailed("registry_service.py did not start")
-
-    def _accepts(self):
-        try:
-            with socket.create_connection((h.LOOPBACK, self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def url(self, path):
-        return f"http://{h.LOOPBACK}:{self.port}{path}"
-
-    def _call(self, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        with urllib.request.urlopen(urllib.request.Request(self.url(path), data=data), timeout=5) as answer:
-            return json.loads(answer.read())
+        super().__init__("registry_service.py")
 
     def store(self):
-        return self._call("/_store")
+        return self.call("/_store")
 
     def posts(self):
-        return self._call("/_posts")
+        return self.call("/_posts")
 
     def put(self, location):
-        self._call("/_put", location)
+        self.call("/_put", location)
 
 
 def make_server(binary, registry):

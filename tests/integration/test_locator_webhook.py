@@ -15,17 +15,13 @@ told to answer slowly. Checked at the receiver:
 """
 
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 
 import harness as h
+import services
 from harness import check
 
-SERVICES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "http_services")
 USERS = [("alice", "alice-pw"), ("bob", "bob-pw"), ("carol", "carol-pw"), ("dave", "dave-pw")] + \
         [(f"u{i}", f"u{i}-pw") for i in range(10)]
 API_KEY = "webhook-key-5521"
@@ -33,49 +29,20 @@ USER_AGENT = "IntegPhone/1.0"
 LOCATION_KEYS = ["aor", "expires", "destination", "supports_webrtc", "transport", "user_agent", "home_proxy"]
 
 
-class Receiver:
-    """recorder_service.py on a port of its own; stop() and start() keep it."""
+class Receiver(services.Service):
+    """recorder_service.py with its control paths; stop() and start() keep it."""
 
     def __init__(self):
-        self.port = h.free_port()
-        self.process = None
-        self.start()
-
-    def start(self):
-        self.process = subprocess.Popen(
-            ["/usr/bin/python3", "-B", os.path.join(SERVICES, "recorder_service.py"), "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not h.poll(self._accepts, 20, interval=0.05):
-            raise h.CheckFailed("recorder_service.py did not start")
-
-    def _accepts(self):
-        try:
-            with socket.create_connection((h.LOOPBACK, self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def url(self, path):
-        return f"http://{h.LOOPBACK}:{self.port}{path}"
-
-    def _call(self, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        with urllib.request.urlopen(urllib.request.Request(self.url(path), data=data), timeout=5) as answer:
-            return json.loads(answer.read())
+        super().__init__("recorder_service.py")
 
     def requests(self):
-        return self._call("/_requests")["requests"]
+        return self.call("/_requests")["requests"]
 
     def reset(self):
-        self._call("/_reset", {})
+        self.call("/_reset", {})
 
     def plan(self, delay_ms=0):
-        self._call("/_plan", {"statuses": [], "delay_ms": delay_ms})
+        self.call("/_plan", {"statuses": [], "delay_ms": delay_ms})
 
     def events(self):
         """(request, parsed body with key order kept) for every POST."""
