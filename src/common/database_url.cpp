@@ -4,8 +4,9 @@
 // without the URL since it may hold a password.
 #include "common/database_url.hpp"
 
+#include "common/url_parts.hpp"
+
 #include <cctype>
-#include <charconv>
 #include <string_view>
 
 namespace cppbx::database_url {
@@ -17,31 +18,7 @@ bool starts_with(std::string_view text, std::string_view prefix) {
 
 std::string without_options(std::string path) { return path.substr(0, path.find('?')); }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX decoding; nullopt on a broken escape. '+' stays '+' (not a form body).
-std::optional<std::string> percent_decoded(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    int high = hex_value(text[i + 1]);
-    int low = hex_value(text[i + 2]);
-    if (high < 0 || low < 0) return std::nullopt;
-    out += static_cast<char>(high * 16 + low);
-    i += 2;
-  }
-  return out;
-}
+using url::percent_decoded;
 
 std::optional<Parsed> sqlite_parsed(const std::string& url, std::string& error) {
   std::string rest = url.substr(std::string_view("sqlite:").size());
@@ -60,46 +37,27 @@ std::optional<Parsed> sqlite_parsed(const std::string& url, std::string& error) 
   return parsed;
 }
 
-bool parse_port(std::string_view text, uint16_t& port) {
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535) {
-    return false;
-  }
-  port = static_cast<uint16_t>(value);
-  return true;
-}
-
 // host, [v6], host:port or [v6]:port.
 bool parse_host_port(std::string_view text, Parsed& parsed, std::string& error) {
-  std::string_view host = text;
-  std::string_view port;
-  if (starts_with(text, "[")) {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos) {
-      error = "database url has an unclosed '[' in its host";
-      return false;
-    }
-    host = text.substr(1, close - 1);
-    std::string_view after = text.substr(close + 1);
-    if (!after.empty() && after[0] != ':') {
-      error = "database url has text after its ']'";
-      return false;
-    }
-    if (!after.empty()) port = after.substr(1);
-  } else if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
+  url::HostPortError why{};
+  auto parts = url::split_host_port(text, why);
+  if (!parts) {
+    error = why == url::HostPortError::UnclosedBracket ? "database url has an unclosed '[' in its host"
+                                                       : "database url has text after its ']'";
+    return false;
   }
-  if (host.empty()) {
+  if (parts->host.empty()) {
     error = "database url names no host";
     return false;
   }
-  parsed.host = std::string(host);
-  if (!port.empty() && !parse_port(port, parsed.port)) {
+  parsed.host = std::string(parts->host);
+  if (parts->port.empty()) return true;  // the scheme's default
+  auto port = url::parse_port(parts->port);
+  if (!port) {
     error = "database url has an invalid port (expected 1-65535)";
     return false;
   }
+  parsed.port = *port;
   return true;
 }
 

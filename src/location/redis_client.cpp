@@ -8,6 +8,8 @@
 #include <charconv>
 #include <iterator>
 
+#include "common/url_parts.hpp"
+
 namespace cppbx::location {
 namespace {
 
@@ -18,30 +20,7 @@ timeval to_timeval(std::chrono::milliseconds timeout) {
   return tv;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decoded(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    const int high = hex_value(text[i + 1]);
-    const int low = hex_value(text[i + 2]);
-    if (high < 0 || low < 0) return std::nullopt;
-    out += static_cast<char>(high * 16 + low);
-    i += 2;
-  }
-  return out;
-}
+using url::percent_decoded;
 
 template <typename Number>
 std::optional<Number> parse_number(std::string_view text) {
@@ -51,41 +30,28 @@ std::optional<Number> parse_number(std::string_view text) {
   return value;
 }
 
-// Splits "host[:port]" with IPv6 in brackets.
+// Splits "host[:port]" with IPv6 in brackets. A ':' anywhere asks for a
+// port, so "[::1]" alone is refused as before (give "[::1]:6379").
 bool parse_host_port(std::string_view text, RedisEndpoint& endpoint, std::string& error) {
-  std::string_view host = text;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    const size_t close = text.find(']');
-    if (close == std::string_view::npos) {
-      error = "unclosed '[' in the host";
-      return false;
-    }
-    host = text.substr(1, close - 1);
-    std::string_view rest = text.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') {
-        error = "unexpected text after the IPv6 host";
-        return false;
-      }
-      port = rest.substr(1);
-    }
-  } else if (const size_t colon = text.rfind(':'); colon != std::string_view::npos) {
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
+  url::HostPortError why{};
+  auto parts = url::split_host_port(text, why);
+  if (!parts) {
+    error = why == url::HostPortError::UnclosedBracket ? "unclosed '[' in the host"
+                                                       : "unexpected text after the IPv6 host";
+    return false;
   }
-  if (host.empty()) {
+  if (parts->host.empty()) {
     error = "no host";
     return false;
   }
-  endpoint.host = std::string(host);
-  if (!port.empty() || text.find(':') != std::string_view::npos) {
-    auto number = parse_number<uint16_t>(port);
-    if (!number || *number == 0) {
+  endpoint.host = std::string(parts->host);
+  if (!parts->port.empty() || text.find(':') != std::string_view::npos) {
+    auto port = url::parse_port(parts->port);
+    if (!port) {
       error = "the port must be a number from 1 to 65535";
       return false;
     }
-    endpoint.port = *number;
+    endpoint.port = *port;
   }
   return true;
 }

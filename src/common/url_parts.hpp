@@ -1,0 +1,31 @@
+// The pieces of a server URL that several readers parse the same way: %XX
+// decoding and splitting "host", "[v6]", "host:port" or "[v6]:port". Shared
+// by database_url (SQL servers) and the Redis client so both accept the same
+// authorities; each caller words its own errors, and none repeats the URL
+// (it may hold a password).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cppbx::url {
+
+// %XX decoding; nullopt on a broken escape. '+' stays '+' (not a form body).
+std::optional<std::string> percent_decoded(std::string_view text);
+
+struct HostPort {
+  std::string_view host;  // without the brackets of an IPv6 literal; may be empty
+  std::string_view port;  // the text after the separating ':', possibly empty
+};
+
+enum class HostPortError { UnclosedBracket, TextAfterBracket };
+
+// nullopt (with the reason in `error`) only for a malformed IPv6 literal.
+std::optional<HostPort> split_host_port(std::string_view text, HostPortError& error);
+
+// A port from 1 to 65535 written in decimal, nothing else.
+std::optional<uint16_t> parse_port(std::string_view text);
+
+}  // namespace cppbx::url
