@@ -115,7 +115,9 @@ struct RowBuffer {
     statement.exchange(soci::into(q));
   }
 
-  Binding take() const {
+  // A connection id only means something on the node that holds the flow:
+  // another node's (or an earlier run's, for another home) comes back as 0.
+  Binding take(const std::string& own_home) const {
     Binding b;
     b.aor = aor;
     b.contact = contact;
@@ -125,7 +127,7 @@ struct RowBuffer {
     b.expires_at = from_micros(expires_at);
     b.destination = destination;
     b.transport = protocol_from_text(transport);
-    b.connection = static_cast<transport::ConnectionId>(connection);
+    b.connection = home_proxy == own_home ? static_cast<transport::ConnectionId>(connection) : 0;
     b.user_agent = user_agent;
     b.path = split_path(path);
     b.supports_webrtc = supports_webrtc != 0;
@@ -146,7 +148,8 @@ struct ReadRows {
 // Runs `select` (a statement over kColumns with `use` parameters already
 // exchanged by `bind_parameters`) and collects its rows.
 template <typename BindParameters>
-ReadRows read_rows(soci::session& sql, const std::string& query, BindParameters bind_parameters) {
+ReadRows read_rows(soci::session& sql, const std::string& own_home, const std::string& query,
+                   BindParameters bind_parameters) {
   ReadRows out;
   RowBuffer row;
   soci::statement statement(sql);
@@ -157,7 +160,7 @@ ReadRows read_rows(soci::session& sql, const std::string& query, BindParameters 
   statement.define_and_bind();
   if (statement.execute(true)) {
     do {
-      out.bindings.push_back(row.take());
+      out.bindings.push_back(row.take(own_home));
       out.max_seq = std::max(out.max_seq, row.seq);
     } while (statement.fetch());
   }
@@ -402,7 +405,7 @@ void DatabaseLocator::State::forget_previous_flows(storage::Database& db) {
   const std::string& home = options.home_proxy;
   BindingList gone = db.with_session([&](soci::session& sql) {
     WriteTransaction transaction(sql, db.dialect(), sqlite_writes);
-    ReadRows rows = read_rows(sql,
+    ReadRows rows = read_rows(sql, options.home_proxy,
                               std::string("SELECT ") + kColumns +
                                   " FROM locations WHERE home_proxy = :home AND connection_id <> 0" +
                                   transaction.lock_clause(),
@@ -447,7 +450,7 @@ UpdateResult DatabaseLocator::State::apply(UpdateRequest request, std::chrono::s
     db->with_session_retried([&](soci::session& sql) {
       WriteTransaction transaction(sql, db->dialect(), sqlite_writes);
       ReadRows rows = read_rows(
-          sql,
+          sql, options.home_proxy,
           std::string("SELECT ") + kColumns + " FROM locations WHERE aor = :aor ORDER BY seq" +
               transaction.lock_clause(),
           [&](soci::statement& s) { s.exchange(soci::use(request.aor)); });
@@ -491,7 +494,7 @@ UpdateResult DatabaseLocator::State::read(const std::string& aor) {
   const long long now = to_micros(Clock::now());
   UpdateResult result;
   result.current = db->with_session_retried([&](soci::session& sql) {
-    return read_rows(sql,
+    return read_rows(sql, options.home_proxy,
                      std::string("SELECT ") + kColumns +
                          " FROM locations WHERE aor = :aor AND expires_at > :now ORDER BY seq",
                      [&](soci::statement& s) {
@@ -509,7 +512,7 @@ BindingList DatabaseLocator::State::remove_flow(transport::ConnectionId connecti
   const std::string& home = options.home_proxy;
   BindingList gone = db->with_session([&](soci::session& sql) {
     WriteTransaction transaction(sql, db->dialect(), sqlite_writes);
-    ReadRows rows = read_rows(sql,
+    ReadRows rows = read_rows(sql, options.home_proxy,
                               std::string("SELECT ") + kColumns +
                                   " FROM locations WHERE home_proxy = :home AND connection_id = :id" +
                                   transaction.lock_clause(),
@@ -532,7 +535,7 @@ BindingList DatabaseLocator::State::sweep() {
   const long long now = to_micros(Clock::now());
   BindingList gone = db->with_session([&](soci::session& sql) {
     WriteTransaction transaction(sql, db->dialect(), sqlite_writes);
-    ReadRows rows = read_rows(sql,
+    ReadRows rows = read_rows(sql, options.home_proxy,
                               std::string("SELECT ") + kColumns + " FROM locations WHERE expires_at <= :now LIMIT " +
                                   std::to_string(kMaxSweptPerRound),
                               [&](soci::statement& s) { s.exchange(soci::use(now)); });

@@ -99,6 +99,21 @@ TEST_P(DatabaseLocatorTest, ClosingAConnectionLeavesOtherNodesFlowsWithTheSameId
   EXPECT_EQ(contacts_of(left.bindings), std::vector<std::string>{"sip:a@192.0.2.2;transport=tcp"});
 }
 
+TEST_P(DatabaseLocatorTest, AnotherNodesConnectionIdComesBackAsZero) {
+  // A connection id names a flow on the node that holds it; to any other
+  // node it is meaningless (and may collide with one of its own).
+  DatabaseLocator node_a(io_, database_options(3, "sip:192.0.2.101:5060"));
+  DatabaseLocator node_b(io_, database_options(3, "sip:192.0.2.102:5060"));
+  update_on(node_b, make_request("c2", 1, {make_binding("sip:a@192.0.2.2;transport=tcp", 600s, 7)}));
+  LookupResult seen_by_b = lookup_on(node_b, kAlice);
+  ASSERT_EQ(seen_by_b.bindings.size(), 1u);
+  EXPECT_EQ(seen_by_b.bindings[0].connection, 7u);
+  LookupResult seen_by_a = lookup_on(node_a, kAlice);
+  ASSERT_EQ(seen_by_a.bindings.size(), 1u);
+  EXPECT_EQ(seen_by_a.bindings[0].connection, 0u);
+  EXPECT_EQ(seen_by_a.bindings[0].home_proxy, "sip:192.0.2.102:5060");
+}
+
 TEST_P(DatabaseLocatorTest, TwoNodesSweepingReportEachExpiryOnce) {
   DatabaseLocator node_a(io_, database_options(10, "sip:192.0.2.101:5060"));
   DatabaseLocator node_b(io_, database_options(10, "sip:192.0.2.102:5060"));
