@@ -1,8 +1,6 @@
 // See locator_maker_fields.hpp.
 #include "app/locator_maker_fields.hpp"
 
-#include <fmt/format.h>
-
 namespace cppbx::app {
 
 LocatorMakerFields::LocatorMakerFields(const config::LocatorConfig& config, config::Diagnostics& diagnostics)
@@ -14,15 +12,7 @@ LocatorMakerFields::LocatorMakerFields(const config::LocatorConfig& config, conf
 }
 
 std::optional<int64_t> LocatorMakerFields::integer_in(std::string_view key, int64_t min, int64_t max) {
-  const toml::node* value = fields_.node(key);
-  if (value == nullptr) return std::nullopt;
-  const auto* number = value->as_integer();
-  if (number == nullptr || number->get() < min || number->get() > max) {
-    fields_.error(value, key, fmt::format("must be an integer from {} to {}", min, max));
-    ok_ = false;
-    return std::nullopt;
-  }
-  return number->get();
+  return fields_.integer(key, min, max, ok_);
 }
 
 void LocatorMakerFields::read_limits(std::chrono::milliseconds& timeout, size_t& max_in_flight) {

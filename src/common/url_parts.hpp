@@ -12,6 +12,14 @@
 
 namespace cppbx::url {
 
+// The value of one hex digit, or -1.
+constexpr int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // %XX decoding; nullopt on a broken escape. '+' stays '+' (not a form body).
 std::optional<std::string> percent_decoded(std::string_view text);
 

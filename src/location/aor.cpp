@@ -8,15 +8,12 @@
 
 #include <cctype>
 
+#include "common/url_parts.hpp"
+
 namespace cppbx::location {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using url::hex_value;
 
 // A malformed escape ("%G1", a trailing "%") is kept literally: a key must
 // exist for every input, and the parser already vetted well-formed URIs.

@@ -1,6 +1,8 @@
 // See config_fields.hpp.
 #include "users/config_fields.hpp"
 
+#include <fmt/format.h>
+
 namespace cppbx::users {
 
 ConfigFields::ConfigFields(const toml::table& table, std::string key_path,
@@ -44,6 +46,18 @@ std::optional<bool> ConfigFields::boolean(std::string_view field) {
   if (const auto* flag = value->as_boolean()) return flag->get();
   error(value, field, "must be true or false");
   return std::nullopt;
+}
+
+std::optional<int64_t> ConfigFields::integer(std::string_view field, int64_t min, int64_t max, bool& ok) {
+  const toml::node* value = node(field);
+  if (value == nullptr) return std::nullopt;
+  const auto* number = value->as_integer();
+  if (number == nullptr || number->get() < min || number->get() > max) {
+    error(value, field, fmt::format("must be an integer from {} to {}", min, max));
+    ok = false;
+    return std::nullopt;
+  }
+  return number->get();
 }
 
 void ConfigFields::warn_unknown_keys() {

@@ -5,6 +5,7 @@
 // backend entry do not pass silently.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -24,6 +25,9 @@ class ConfigFields {
   // nullopt when absent (error if required) or of the wrong type (error).
   std::optional<std::string> string(std::string_view key, bool required);
   std::optional<bool> boolean(std::string_view key);
+  // nullopt when absent, or not an integer within [min, max] (error, and
+  // `ok` cleared so a caller can report every bad key before giving up).
+  std::optional<int64_t> integer(std::string_view key, int64_t min, int64_t max, bool& ok);
   // The node when present (type not checked); marks the key as known.
   const toml::node* node(std::string_view key);
   // Warns about every key that none of the calls above asked for.

@@ -277,23 +277,6 @@ void DatabaseBackend::lookup(const LookupRequest& request, LookupCallback done) 
 // ---------------------------------------------------------------------------
 // Configuration.
 
-namespace {
-
-std::optional<int64_t> bounded_integer(ConfigFields& fields, std::string_view key, int64_t min,
-                                       int64_t max, bool& ok) {
-  const toml::node* value = fields.node(key);
-  if (value == nullptr) return std::nullopt;
-  const auto* number = value->as_integer();
-  if (number == nullptr || number->get() < min || number->get() > max) {
-    fields.error(value, key, fmt::format("must be an integer from {} to {}", min, max));
-    ok = false;
-    return std::nullopt;
-  }
-  return number->get();
-}
-
-}  // namespace
-
 std::shared_ptr<UserBackend> make_database_backend(const config::UserBackendConfig& cfg,
                                                    config::Diagnostics& diagnostics) {
   ConfigFields fields(cfg.table, cfg.key_path, cfg.where, diagnostics);
@@ -316,13 +299,13 @@ std::shared_ptr<UserBackend> make_database_backend(const config::UserBackendConf
   read_name("ha1_column", options.ha1_column);
   // With an HA1 column the table need not have a password column at all.
   if (!options.ha1_column.empty() && !password_set) options.password_column.clear();
-  if (auto ms = bounded_integer(fields, "timeout_ms", 1, 600000, ok)) {
+  if (auto ms = fields.integer("timeout_ms", 1, 600000, ok)) {
     options.timeout = std::chrono::milliseconds(*ms);
   }
-  if (auto n = bounded_integer(fields, "max_in_flight", 1, 100000, ok)) {
+  if (auto n = fields.integer("max_in_flight", 1, 100000, ok)) {
     options.max_in_flight = static_cast<size_t>(*n);
   }
-  if (auto n = bounded_integer(fields, "pool_size", 1, 64, ok)) {
+  if (auto n = fields.integer("pool_size", 1, 64, ok)) {
     options.pool_size = static_cast<size_t>(*n);
   }
   fields.warn_unknown_keys();

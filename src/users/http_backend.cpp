@@ -280,19 +280,6 @@ size_t HttpBackend::cached_entries() const { return cache_ ? cache_->size() : 0;
 
 namespace {
 
-std::optional<int64_t> bounded_integer(ConfigFields& fields, std::string_view key, int64_t min,
-                                       int64_t max, bool& ok) {
-  const toml::node* value = fields.node(key);
-  if (value == nullptr) return std::nullopt;
-  const auto* number = value->as_integer();
-  if (number == nullptr || number->get() < min || number->get() > max) {
-    fields.error(value, key, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
-    ok = false;
-    return std::nullopt;
-  }
-  return number->get();
-}
-
 bool valid_header_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
     return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
@@ -366,9 +353,9 @@ std::shared_ptr<UserBackend> make_http_backend(const config::UserBackendConfig& 
     *target = *value;
   }
   read_headers(fields, options, ok);
-  if (auto ms = bounded_integer(fields, "timeout_ms", 1, 600000, ok)) options.timeout = std::chrono::milliseconds(*ms);
-  if (auto s = bounded_integer(fields, "cache_ttl", 0, 86400, ok)) options.cache_ttl = std::chrono::seconds(*s);
-  if (auto n = bounded_integer(fields, "max_in_flight", 1, 100000, ok)) options.max_in_flight = static_cast<size_t>(*n);
+  if (auto ms = fields.integer("timeout_ms", 1, 600000, ok)) options.timeout = std::chrono::milliseconds(*ms);
+  if (auto s = fields.integer("cache_ttl", 0, 86400, ok)) options.cache_ttl = std::chrono::seconds(*s);
+  if (auto n = fields.integer("max_in_flight", 1, 100000, ok)) options.max_in_flight = static_cast<size_t>(*n);
   fields.warn_unknown_keys();
   if (!ok) return nullptr;
   std::string error;
