@@ -1,9 +1,28 @@
 // See config_fields.hpp.
 #include "users/config_fields.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <fmt/format.h>
 
+#include "http_client/http_client.hpp"
+
 namespace cppbx::users {
+namespace {
+
+// RFC 9110 token characters.
+bool valid_header_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+bool valid_header_value(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+}  // namespace
 
 ConfigFields::ConfigFields(const toml::table& table, std::string key_path,
                            config::SourceLocation where, config::Diagnostics& diagnostics)
@@ -58,6 +77,31 @@ std::optional<int64_t> ConfigFields::integer(std::string_view field, int64_t min
     return std::nullopt;
   }
   return number->get();
+}
+
+bool ConfigFields::header_table(std::string_view field,
+                                std::vector<std::pair<std::string, std::string>>& headers) {
+  const toml::node* value = node(field);
+  if (value == nullptr) return true;
+  const toml::table* table = value->as_table();
+  if (table == nullptr) {
+    error(value, field, "must be a table of header names and string values");
+    return false;
+  }
+  bool ok = true;
+  for (const auto& [name, entry] : *table) {
+    const auto* text = entry.as_string();
+    if (!valid_header_name(name.str())) {
+      error(&entry, field, fmt::format("'{}' is not a valid header name", http::printable(name.str())));
+      ok = false;
+    } else if (text == nullptr || !valid_header_value(text->get())) {
+      error(&entry, field, fmt::format("value of '{}' must be a string without line breaks", name.str()));
+      ok = false;
+    } else {
+      headers.emplace_back(std::string(name.str()), text->get());
+    }
+  }
+  return ok;
 }
 
 void ConfigFields::warn_unknown_keys() {

@@ -10,6 +10,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <toml++/toml.h>
 
@@ -28,6 +30,10 @@ class ConfigFields {
   // nullopt when absent, or not an integer within [min, max] (error, and
   // `ok` cleared so a caller can report every bad key before giving up).
   std::optional<int64_t> integer(std::string_view key, int64_t min, int64_t max, bool& ok);
+  // A table of HTTP header names and string values (API keys: a value is
+  // never repeated in a diagnostic) appended to `headers`; false (reported)
+  // when the key holds anything unusable, true when absent.
+  bool header_table(std::string_view key, std::vector<std::pair<std::string, std::string>>& headers);
   // The node when present (type not checked); marks the key as known.
   const toml::node* node(std::string_view key);
   // Warns about every key that none of the calls above asked for.

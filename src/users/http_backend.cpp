@@ -278,45 +278,6 @@ size_t HttpBackend::cached_entries() const { return cache_ ? cache_->size() : 0;
 // ---------------------------------------------------------------------------
 // Configuration.
 
-namespace {
-
-bool valid_header_name(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  });
-}
-
-bool valid_header_value(std::string_view value) {
-  return std::none_of(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
-
-void read_headers(ConfigFields& fields, HttpBackendOptions& options, bool& ok) {
-  const toml::node* node = fields.node("headers");
-  if (node == nullptr) return;
-  const toml::table* table = node->as_table();
-  if (table == nullptr) {
-    fields.error(node, "headers", "must be a table of header names and string values");
-    ok = false;
-    return;
-  }
-  for (const auto& [name, value] : *table) {
-    const auto* text = value.as_string();
-    // Never echo the value: it is usually an API key.
-    if (!valid_header_name(name.str())) {
-      fields.error(&value, "headers", "'" + printable(name.str()) + "' is not a valid header name");
-      ok = false;
-    } else if (text == nullptr || !valid_header_value(text->get())) {
-      fields.error(&value, "headers", "value of '" + std::string(name.str()) +
-                                          "' must be a string without line breaks");
-      ok = false;
-    } else {
-      options.headers.emplace_back(std::string(name.str()), text->get());
-    }
-  }
-}
-
-}  // namespace
-
 std::shared_ptr<UserBackend> make_http_backend(const config::UserBackendConfig& cfg,
                                                config::Diagnostics& diagnostics) {
   ConfigFields fields(cfg.table, cfg.key_path, cfg.where, diagnostics);
@@ -352,7 +313,7 @@ std::shared_ptr<UserBackend> make_http_backend(const config::UserBackendConfig& 
     }
     *target = *value;
   }
-  read_headers(fields, options, ok);
+  if (!fields.header_table("headers", options.headers)) ok = false;
   if (auto ms = fields.integer("timeout_ms", 1, 600000, ok)) options.timeout = std::chrono::milliseconds(*ms);
   if (auto s = fields.integer("cache_ttl", 0, 86400, ok)) options.cache_ttl = std::chrono::seconds(*s);
   if (auto n = fields.integer("max_in_flight", 1, 100000, ok)) options.max_in_flight = static_cast<size_t>(*n);
