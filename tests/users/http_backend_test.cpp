@@ -8,14 +8,7 @@
 // pure function, without a server.
 #include "users/http_backend.hpp"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -28,6 +21,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "support/python_service.hpp"
 #include "test_support.hpp"
 #include "users/backend_factory.hpp"
 
@@ -39,99 +33,18 @@ using testing::backend_config;
 using testing::has_diagnostic;
 using Clock = std::chrono::steady_clock;
 
-const std::string kServices = std::string(CPPBX_SOURCE_DIR) + "/tests/support/http_services/";
 const std::string kApiKey = "k3y-never-logged-81723";
 
-int free_tcp_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-bool accepts_connections(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  ::close(fd);
-  return connected;
-}
-
-// A Python service on a free loopback port, killed when this goes away.
-class Service {
+// A service from tests/support/http_services with its own counters
+// (GET /_stats on a fresh connection: lookups, connections, last request).
+class Service : public test::PythonService {
  public:
-  Service(const std::string& script, std::vector<std::string> arguments) {
-    for (int attempt = 0; attempt < 3 && pid_ <= 0; ++attempt) {
-      port_ = free_tcp_port();
-      std::vector<std::string> argv = {"/usr/bin/python3", "-B", kServices + script, "--port",
-                                       std::to_string(port_)};
-      argv.insert(argv.end(), arguments.begin(), arguments.end());
-      pid_t pid = ::fork();
-      if (pid == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // no orphan service if the test dies
-        std::vector<char*> raw;
-        for (auto& arg : argv) raw.push_back(arg.data());
-        raw.push_back(nullptr);
-        ::execv(raw[0], raw.data());
-        ::_exit(127);
-      }
-      if (wait_ready(pid)) pid_ = pid;
-    }
-  }
-  ~Service() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool running() const { return pid_ > 0; }
-  int port() const { return port_; }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-
-  // The service's own counters (GET /_stats on a fresh connection).
+  using PythonService::PythonService;
   nlohmann::json stats() const {
-    std::string body;
-    CURL* easy = curl_easy_init();
-    std::string url = this->url("/_stats");
-    curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
-                     +[](char* data, size_t size, size_t count, void* out) {
-                       static_cast<std::string*>(out)->append(data, size * count);
-                       return size * count;
-                     });
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
-    CURLcode code = curl_easy_perform(easy);
-    curl_easy_cleanup(easy);
-    if (code != CURLE_OK) return nlohmann::json::object();
-    return nlohmann::json::parse(body, nullptr, false);
+    nlohmann::json answer = get_json("/_stats");
+    return answer.is_object() ? answer : nlohmann::json::object();
   }
   int lookups() const { return stats().value("lookups", -1); }
-
- private:
-  bool wait_ready(pid_t pid) {
-    const auto deadline = Clock::now() + 20s;
-    while (Clock::now() < deadline) {
-      if (::waitpid(pid, nullptr, WNOHANG) == pid) return false;  // exited (port taken?)
-      if (accepts_connections(port_)) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    return false;
-  }
-  pid_t pid_ = -1;
-  int port_ = 0;
 };
 
 LookupResult lookup_wait(UserBackend& backend, const std::string& username,
@@ -665,7 +578,7 @@ TEST_F(HttpServices, TimeoutAnswersErrorWithoutWaitingForTheService) {
 
 TEST_F(HttpServices, ConnectionRefusedIsAnError) {
   HttpBackendOptions o;
-  o.url = "http://127.0.0.1:" + std::to_string(free_tcp_port()) + "/verify";
+  o.url = "http://127.0.0.1:" + std::to_string(test::free_tcp_port()) + "/verify";
   auto backend = make(o);
   auto r = lookup_wait(*backend, "1001");
   EXPECT_EQ(r.outcome, LookupOutcome::Error);
