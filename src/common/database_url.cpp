@@ -6,7 +6,6 @@
 
 #include "common/url_parts.hpp"
 
-#include <cctype>
 #include <string_view>
 
 namespace cppbx::database_url {
@@ -143,22 +142,6 @@ std::string quoted(std::string_view value) {
   return out;
 }
 
-// Percent-encodes all but RFC 3986 unreserved characters.
-std::string encoded(std::string_view text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::optional<Parsed> parse(const std::string& url, std::string& error) {
@@ -185,18 +168,18 @@ std::string soci_connect_string(const Parsed& parsed, int timeout_seconds) {
     // libpq's URI form: SOCI splits key=value strings at spaces, which would
     // break a quoted password that contains one; the URI has no spaces.
     std::string host = parsed.host.find(':') != std::string::npos ? "[" + parsed.host + "]"
-                                                                 : encoded(parsed.host);
+                                                                 : url::percent_encoded(parsed.host);
     text = "postgresql://";
     if (!parsed.user.empty()) {
-      text += encoded(parsed.user);
-      if (!parsed.password.empty()) text += ":" + encoded(parsed.password);
+      text += url::percent_encoded(parsed.user);
+      if (!parsed.password.empty()) text += ":" + url::percent_encoded(parsed.password);
       text += "@";
     }
-    text += host + ":" + std::to_string(parsed.port) + "/" + encoded(parsed.database) +
+    text += host + ":" + std::to_string(parsed.port) + "/" + url::percent_encoded(parsed.database) +
             "?connect_timeout=" + timeout +
             // NOTICEs ("table exists, skipping") would go to stderr.
             "&options=-c%20client_min_messages%3Dwarning";
-    if (!parsed.sslmode.empty()) text += "&sslmode=" + encoded(parsed.sslmode);
+    if (!parsed.sslmode.empty()) text += "&sslmode=" + url::percent_encoded(parsed.sslmode);
     return text;
   }
   text = "host=" + quoted(parsed.host) + " port=" + std::to_string(parsed.port) +

@@ -24,6 +24,24 @@ std::optional<std::string> percent_decoded(std::string_view text) {
   return out;
 }
 
+std::string percent_encoded(std::string_view text) {
+  static constexpr std::string_view kHex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                            c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 std::optional<HostPort> split_host_port(std::string_view text, HostPortError& error) {
   HostPort parts{text, {}};
   if (!text.empty() && text.front() == '[') {

@@ -1,5 +1,5 @@
-// The pieces of a server URL that several readers parse the same way: %XX
-// decoding and splitting "host", "[v6]", "host:port" or "[v6]:port". Shared
+// The pieces of a server URL that several readers handle the same way: %XX
+// encoding and decoding, and splitting "host", "[v6]", "host:port" or "[v6]:port". Shared
 // by database_url (SQL servers) and the Redis client so both accept the same
 // authorities; each caller words its own errors, and none repeats the URL
 // (it may hold a password).
@@ -22,6 +22,10 @@ constexpr int hex_value(char c) {
 
 // %XX decoding; nullopt on a broken escape. '+' stays '+' (not a form body).
 std::optional<std::string> percent_decoded(std::string_view text);
+
+// Percent-encodes all but RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~),
+// so the result is safe in any part of a URL.
+std::string percent_encoded(std::string_view text);
 
 struct HostPort {
   std::string_view host;  // without the brackets of an IPv6 literal; may be empty

@@ -13,13 +13,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "common/url_parts.hpp"
 
 namespace cppbx::testing {
 namespace {
@@ -125,20 +126,7 @@ DbServer::~DbServer() {
   }
 }
 
-std::string DbServer::encoded(const std::string& text) const {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
+std::string DbServer::encoded(const std::string& text) const { return url::percent_encoded(text); }
 
 std::string DbServer::log_tail() const {
   std::ifstream in(folder_ + "/server.log");
