@@ -19,7 +19,9 @@ import json
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from service_base import QuietServer
 
 
 class Recorder:
@@ -129,14 +131,6 @@ def make_handler(recorder):
             self._handle("DELETE")
 
     return Handler
-
-
-class QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        pass
 
 
 def main():

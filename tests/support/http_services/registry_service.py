@@ -20,7 +20,9 @@ import json
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from service_base import QuietServer
 
 
 class Registry:
@@ -115,14 +117,6 @@ def make_handler(registry):
             self._answer(200, {})
 
     return Handler
-
-
-class QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        pass
 
 
 def main():

@@ -110,6 +110,7 @@ def arguments(description, extra=None):
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    allow_reuse_address = True  # a service stopped and started again keeps its port
 
     def handle_error(self, request, client_address):
         pass  # clients that time out or hang up are part of the tests
