@@ -1,7 +1,7 @@
 // What every locator test shares: bindings and requests built the same way,
 // synchronous wrappers over the asynchronous Locator calls, an observer that
 // records offline reports, and LocatorTest, a fixture parameterized by store
-// (memory, SQLite, PostgreSQL, MariaDB, Redis) that builds a fresh, observed
+// (memory, SQLite, PostgreSQL, MariaDB, Redis, HTTP on the registry service) that builds a fresh, observed
 // locator of that kind. locator_conformance_test.cpp holds the registration
 // rules every locator must keep; a type's own file derives from LocatorTest
 // (or uses the helpers) only for what is specific to it.
@@ -30,10 +30,12 @@
 #include <gtest/gtest.h>
 
 #include "location/database_locator.hpp"
+#include "location/http_locator.hpp"
 #include "location/memory_locator.hpp"
 #include "location/redis_locator.hpp"
 #include "storage/database.hpp"
 #include "support/db_servers.hpp"
+#include "support/python_service.hpp"
 #include "support/redis_server.hpp"
 
 namespace cppbx::location::conformance {
@@ -146,7 +148,7 @@ bool eventually(Condition condition, std::chrono::milliseconds limit = 5s) {
   return condition();
 }
 
-enum class Store { Memory, Sqlite, Postgres, MariaDb, Redis };
+enum class Store { Memory, Sqlite, Postgres, MariaDb, Redis, Http };
 
 inline std::string store_name(const ::testing::TestParamInfo<Store>& info) {
   switch (info.param) {
@@ -155,6 +157,7 @@ inline std::string store_name(const ::testing::TestParamInfo<Store>& info) {
     case Store::Postgres: return "Postgres";
     case Store::MariaDb: return "MariaDb";
     case Store::Redis: return "Redis";
+    case Store::Http: return "Http";
   }
   return "unknown";
 }
@@ -181,6 +184,10 @@ class LocatorTest : public ::testing::TestWithParam<Store> {
     switch (GetParam()) {
       case Store::Memory: return;
       case Store::Sqlite: return use_sqlite_file();
+      case Store::Http:  // a fresh registry service per test: an empty store
+        registry_ = std::make_unique<cppbx::test::PythonService>("registry_service.py");
+        ASSERT_TRUE(registry_->running()) << "registry_service.py did not start";
+        return;
       case Store::Postgres:
         if (!cppbx::testing::PostgresServer::available())
           GTEST_SKIP() << cppbx::testing::PostgresServer::missing_message();
@@ -211,6 +218,7 @@ class LocatorTest : public ::testing::TestWithParam<Store> {
 
   void TearDown() override {
     locators_.clear();
+    registry_.reset();
     if (!folder_.empty()) std::filesystem::remove_all(folder_);
   }
 
@@ -264,13 +272,26 @@ class LocatorTest : public ::testing::TestWithParam<Store> {
     return options;
   }
 
-  // A fresh locator of the parameter's kind, observed by observer_.
+  HttpLocatorOptions http_options(uint32_t limit = 3) {
+    HttpLocatorOptions options;
+    options.url = registry_->url("/registry");
+    options.home_proxy = kHome;
+    options.max_bindings_per_aor = limit;
+    options.sweep_interval = 50ms;
+    options.timeout = 2000ms;
+    return options;
+  }
+
+  // A fresh locator of the parameter's kind, observed by observer_. The http
+  // locator is started at once (its HTTP client lives from start() on).
   Locator& make_locator(uint32_t limit = 3) {
     std::shared_ptr<Locator> locator;
     if (is_database()) locator = std::make_shared<DatabaseLocator>(io_, database_options(limit));
     else if (GetParam() == Store::Redis) locator = std::make_shared<RedisLocator>(io_, redis_options(limit));
+    else if (GetParam() == Store::Http) locator = std::make_shared<HttpLocator>(io_, http_options(limit));
     else locator = std::make_shared<MemoryLocator>(io_, MemoryLocatorOptions{limit, 50ms});
     locator->set_observer(observer_);
+    if (GetParam() == Store::Http) locator->start();
     locators_.push_back(locator);
     return *locator;
   }
@@ -291,6 +312,7 @@ class LocatorTest : public ::testing::TestWithParam<Store> {
   size_t sweep_now() {
     if (auto* database = dynamic_cast<DatabaseLocator*>(&locator())) return database->sweep_now();
     if (auto* redis = dynamic_cast<RedisLocator*>(&locator())) return static_cast<size_t>(sweep_on(*redis));
+    if (auto* http = dynamic_cast<HttpLocator*>(&locator())) return http->sweep_now();
     return dynamic_cast<MemoryLocator&>(locator()).sweep_now();
   }
 
@@ -301,6 +323,7 @@ class LocatorTest : public ::testing::TestWithParam<Store> {
   boost::asio::io_context io_;
   std::shared_ptr<RecordingObserver> observer_ = std::make_shared<RecordingObserver>();
   std::vector<std::shared_ptr<Locator>> locators_;
+  std::unique_ptr<cppbx::test::PythonService> registry_;
 };
 
 }  // namespace cppbx::location::conformance
