@@ -244,13 +244,16 @@ class MariaDbServer(_Server):
         return os.path.join(self.dir, "mysqld.sock")
 
     def _initialise(self):
+        # Its own tmpdir: a MariaDB starting up clears the temporary tables it
+        # finds there, including another instance's bootstrapping beside it.
+        os.makedirs(f"{self.dir}/tmp", exist_ok=True)
         self._run([self._binaries()[1], "--no-defaults", f"--datadir={self.dir}/data",
-                   "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db",
+                   f"--tmpdir={self.dir}/tmp", "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db",
                    "--skip-name-resolve"])
 
     def _server_command(self):
         return [self._binaries()[0], "--no-defaults", f"--datadir={self.dir}/data",
-                f"--socket={self.socket}", f"--pid-file={self.dir}/mysqld.pid",
+                f"--tmpdir={self.dir}/tmp", f"--socket={self.socket}", f"--pid-file={self.dir}/mysqld.pid",
                 f"--port={self.port}", f"--bind-address={h.LOOPBACK}", "--user=root",
                 "--skip-name-resolve", "--skip-log-bin", "--innodb-buffer-pool-size=16M",
                 "--max-connections=60"]

@@ -333,8 +333,14 @@ bool MariaDbServer::initialise(std::string& error) {
     error = "cannot create a folder for MariaDB";
     return false;
   }
+  // Its own tmpdir: a MariaDB starting up clears temporary tables it finds in
+  // its tmpdir, including those of another instance bootstrapping beside it
+  // in a shared /tmp ("Unknown table 'mysql.tmp_proxies_priv'").
+  std::error_code ignored;
+  std::filesystem::create_directories(folder_ + "/tmp", ignored);
   return run_command({first_executable({"/usr/bin/mariadb-install-db", "/usr/bin/mysql_install_db"}),
-                      "--no-defaults", "--datadir=" + folder_ + "/data", "--user=root",
+                      "--no-defaults", "--datadir=" + folder_ + "/data", "--tmpdir=" + folder_ + "/tmp",
+                      "--user=root",
                       "--auth-root-authentication-method=socket", "--skip-test-db",
                       "--skip-name-resolve"},
                      error);
@@ -344,6 +350,7 @@ std::vector<std::string> MariaDbServer::server_command() const {
   return {first_executable({"/usr/sbin/mariadbd", "/usr/sbin/mysqld"}),
           "--no-defaults",
           "--datadir=" + folder_ + "/data",
+          "--tmpdir=" + folder_ + "/tmp",
           "--socket=" + socket_path(),
           "--pid-file=" + folder_ + "/mysqld.pid",
           "--port=" + std::to_string(port_),
