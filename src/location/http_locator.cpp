@@ -2,12 +2,21 @@
 // arrive on the HTTP client's thread; the sweeper runs on the io_context.
 // State is shared with both through shared/weak pointers, so destroying the
 // locator while requests are in flight is safe (they answer "stopped").
+//
+// Offline reports, each binding once: a binding this node registered is
+// reported by whoever takes it out of `own` (the sweeper, a closed
+// connection, or an update that finds it expired), under one lock. An
+// update also reports expired bindings of other nodes the service gave
+// back (it removed them). A flow may close while its REGISTER is being
+// POSTed: the close is remembered (recently_closed.hpp) and the update
+// removes what it just stored over that flow and reports it offline.
 #include "location/http_locator.hpp"
 
 #include <algorithm>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +25,7 @@
 
 #include "location/binding_rules.hpp"
 #include "location/location_payload.hpp"
+#include "location/recently_closed.hpp"
 
 namespace cppbx::location {
 namespace {
@@ -87,6 +97,7 @@ struct HttpLocator::State : std::enable_shared_from_this<State> {
   std::unordered_map<std::string, std::deque<PendingUpdate>> chains;  // front is running
   size_t pending_updates = 0;
   std::map<std::string, Binding> own;  // bindings this node registered, by aor + key
+  RecentlyClosedConnections closed;    // this node's flows closed lately
   boost::asio::steady_timer timer;
   bool sweeping = false;
 
@@ -214,25 +225,51 @@ struct HttpLocator::State : std::enable_shared_from_this<State> {
       finish(aor, update->to_result(), {});
       return;
     }
+    auto expired = std::make_shared<std::vector<Binding>>(expired_for(aor, *update, now));
     auto payloads = std::make_shared<std::vector<std::string>>();
-    if (!update->expired.empty()) payloads->push_back(offline_payload(update->expired, now, true));
+    if (!expired->empty()) payloads->push_back(offline_payload(*expired, now, true));
     for (const Binding& b : update->removed) {
       payloads->push_back(binding_event_payload(LocationEvent::Unregistered, b, now, true));
     }
     for (const Binding& b : update->registered) {
       payloads->push_back(binding_event_payload(LocationEvent::Registered, b, now, true));
     }
-    post_in_order(payloads, 0, [weak = weak_from_this(), aor, update](std::string error) {
+    post_in_order(payloads, 0, [weak = weak_from_this(), aor, update, expired](std::string error) {
       auto self = weak.lock();
       if (!self) return;
       if (!error.empty()) {
         self->finish(aor, error_result("registry did not accept the change: " + error), {});
         return;
       }
-      self->remember(*update);
-      std::vector<Binding> expired = update->expired;
-      self->finish(aor, update->to_result(), std::move(expired));
+      Remembered remembered = self->remember(*update, *expired);
+      std::vector<Binding> offline = std::move(remembered.expired);
+      if (remembered.closed_meanwhile.empty()) {
+        self->finish(aor, update->to_result(), std::move(offline));
+        return;
+      }
+      // Before the AoR's next update reads the service, which must not find
+      // them; the registration itself succeeded whatever this POST answers.
+      for (const Binding& b : remembered.closed_meanwhile) offline.push_back(b);
+      self->post_offline(remembered.closed_meanwhile,
+                         [weak = self->weak_from_this(), aor, update, offline = std::move(offline)]() mutable {
+                           if (auto again = weak.lock()) again->finish(aor, update->to_result(), std::move(offline));
+                         });
     });
+  }
+
+  // What an update reports expired: what the rules found expired in the
+  // service's answer, and this node's bindings of the AoR whose expiry
+  // passed (a service may leave those out of its answer), also when the
+  // update registers their key anew (as the rules report a found one).
+  std::vector<Binding> expired_for(const std::string& aor, const BindingUpdate& update, Clock::time_point now) {
+    std::vector<Binding> expired = update.expired;
+    std::set<std::string> listed;
+    for (const Binding& b : update.expired) listed.insert(own_key(b));
+    std::lock_guard lock(mutex);
+    for (auto it = own.lower_bound(aor + '\n'); it != own.end() && it->second.aor == aor; ++it) {
+      if (it->second.expired(now) && listed.insert(it->first).second) expired.push_back(it->second);
+    }
+    return expired;
   }
 
   static UpdateResult error_result(std::string detail) {
@@ -263,13 +300,48 @@ struct HttpLocator::State : std::enable_shared_from_this<State> {
     if (more) run_front(aor);
   }
 
+  struct Remembered {
+    std::vector<Binding> expired;           // to report: taken out of `own` here, or another node's
+    std::vector<Binding> closed_meanwhile;  // just registered over a flow already closed
+  };
+
   // The bindings this node is home for, for closed connections and expiry.
-  void remember(const BindingUpdate& update) {
+  // Decided under the lock connection_closed() records closes with, so each
+  // binding is reported by exactly one of them.
+  Remembered remember(const BindingUpdate& update, const std::vector<Binding>& expired) {
+    Remembered out;
     std::lock_guard lock(mutex);
-    for (const auto* list : {&update.removed, &update.expired, &update.replaced}) {
+    for (const auto* list : {&update.removed, &update.replaced}) {
       for (const Binding& b : *list) own.erase(own_key(b));
     }
-    for (const Binding& b : update.registered) own[own_key(b)] = b;
+    for (const Binding& b : expired) {
+      const bool taken = own.erase(own_key(b)) > 0;
+      if (taken || b.home_proxy != options.home_proxy) out.expired.push_back(b);
+    }
+    for (const Binding& b : update.registered) {
+      if (closed.contains(b.connection)) {
+        own.erase(own_key(b));
+        out.closed_meanwhile.push_back(b);
+      } else {
+        own[own_key(b)] = b;
+      }
+    }
+    return out;
+  }
+
+  // One offline event for `offline`, best effort (a failure is logged);
+  // `then` runs once it is answered.
+  void post_offline(const std::vector<Binding>& offline, std::function<void()> then = {}) {
+    auto payloads = std::make_shared<std::vector<std::string>>();
+    payloads->push_back(offline_payload(offline, Clock::now(), true));
+    post_in_order(payloads, 0,
+                  [log_url = log_url, count = offline.size(), then = std::move(then)](std::string error) {
+                    if (!error.empty()) {
+                      spdlog::warn("http locator {}: offline event for {} bindings not accepted: {}", log_url,
+                                   count, error);
+                    }
+                    if (then) then();
+                  });
   }
 
   // Removes this node's bindings matching `gone` from `own`, POSTs them as
@@ -289,13 +361,7 @@ struct HttpLocator::State : std::enable_shared_from_this<State> {
       }
     }
     if (offline.empty()) return 0;
-    auto payloads = std::make_shared<std::vector<std::string>>();
-    payloads->push_back(offline_payload(offline, Clock::now(), true));
-    post_in_order(payloads, 0, [log_url = log_url, count = offline.size()](std::string error) {
-      if (!error.empty()) {
-        spdlog::warn("http locator {}: offline event for {} bindings not accepted: {}", log_url, count, error);
-      }
-    });
+    post_offline(offline);
     notify_offline(offline);
     return offline.size();
   }
@@ -382,6 +448,10 @@ void HttpLocator::lookup(const std::string& aor, std::function<void(LookupResult
 
 void HttpLocator::connection_closed(transport::ConnectionId connection) {
   if (connection == 0) return;
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->closed.add(connection);  // for updates still in flight over it
+  }
   state_->take_offline([connection](const Binding& b) { return b.connection == connection; });
 }
 

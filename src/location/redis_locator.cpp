@@ -3,6 +3,10 @@
 // timer. Pool jobs hold a raw State pointer: the pool is State's last
 // member, so it is destroyed (joining its workers and answering what is
 // queued) before anything a job touches.
+//
+// A TCP flow may close while its REGISTER is being written: the close is
+// remembered (recently_closed.hpp) and the update removes what it just wrote
+// over that flow and reports it offline, as connection_closed() would have.
 #include "location/redis_locator.hpp"
 
 #include <hiredis/hiredis.h>
@@ -22,6 +26,7 @@
 
 #include "common/blocking_pool.hpp"
 #include "location/binding_rules.hpp"
+#include "location/recently_closed.hpp"
 
 namespace cppbx::location {
 namespace {
@@ -224,9 +229,11 @@ struct RedisLocator::State : std::enable_shared_from_this<State> {
   std::mutex observer_mutex;
   std::shared_ptr<LocationObserver> observer;
 
-  // Bindings this node stored, by binding name (see binding_name()).
+  // Bindings this node stored, by binding name (see binding_name()), and
+  // its flows closed lately (see recently_closed.hpp), under one lock.
   mutable std::mutex own_mutex;
   std::map<std::string, Binding> own;
+  RecentlyClosedConnections closed;
 
   std::mutex timer_mutex;
   boost::asio::steady_timer timer;
@@ -351,19 +358,77 @@ struct RedisLocator::State : std::enable_shared_from_this<State> {
       }
       return plan;
     });
-    if (applied.status == UpdateStatus::Ok) remember(request.aor, applied);
+    if (applied.status == UpdateStatus::Ok) {
+      const auto closed_meanwhile = remember(request.aor, applied);
+      remove_closed_meanwhile(connection, request.aor, closed_meanwhile);
+    }
     outcome.update = applied.to_result();
     return outcome;
   }
 
+  // The flow of a binding just written may have closed while the write was
+  // in flight (connection_closed() found nothing then): it goes at once. The
+  // update itself succeeded, so a failure here only leaves the binding to
+  // expire (the sweeper reports it then). Reported from the worker: the
+  // pool drops an answer that comes after its timeout.
+  void remove_closed_meanwhile(RedisConnection& connection, const std::string& aor,
+                               const std::map<transport::ConnectionId, std::set<std::string>>& keys_by_flow) {
+    for (const auto& [flow, keys] : keys_by_flow) {
+      try {
+        notify_offline(remove_flow_bindings(connection, aor, flow, keys));
+      } catch (const RedisError& error) {
+        spdlog::warn("redis locator: removing a binding of a closed connection failed: {}", error.what());
+      }
+    }
+  }
+
+  // Deletes this node's bindings of `aor` over `flow` among `keys` from
+  // Redis, forgets them, and returns those this call deleted.
+  BindingList remove_flow_bindings(RedisConnection& connection, const std::string& aor, transport::ConnectionId flow,
+                                   const std::set<std::string>& keys) {
+    BindingList offline;
+    read_modify_write(connection, aor, [&](BindingList current) -> std::optional<WritePlan> {
+      WritePlan plan;
+      offline.clear();
+      for (Binding& b : current) {
+        const bool ours = b.home_proxy == options.home_proxy && b.connection == flow &&
+                          keys.contains(std::string(key_view(b)));
+        if (ours) {
+          plan.deleted_keys.emplace_back(key_view(b));
+          offline.push_back(std::move(b));
+        } else {
+          plan.final_bindings.push_back(std::move(b));
+        }
+      }
+      if (plan.deleted_keys.empty()) return std::nullopt;
+      return plan;
+    });
+    // A binding re-registered over a new connection meanwhile stays tracked.
+    std::lock_guard lock(own_mutex);
+    for (const std::string& key : keys) {
+      auto it = own.find(binding_name(aor, key));
+      if (it != own.end() && it->second.connection == flow) own.erase(it);
+    }
+    return offline;
+  }
+
   // ---- this node's own bindings (for offline events) ----
-  void remember(const std::string& aor, const BindingUpdate& applied) {
+  // Returns the keys just registered over flows already closed, by flow:
+  // decided under the lock connection_closed() records closes with, so each
+  // such binding is removed either there or by the caller, never both.
+  std::map<transport::ConnectionId, std::set<std::string>> remember(const std::string& aor,
+                                                                    const BindingUpdate& applied) {
+    std::map<transport::ConnectionId, std::set<std::string>> closed_meanwhile;
     std::lock_guard lock(own_mutex);
     for (const Binding& b : applied.removed) own.erase(binding_name(aor, key_view(b)));
     for (const Binding& b : applied.bindings) {
       if (b.home_proxy != options.home_proxy) own.erase(binding_name(aor, key_view(b)));
     }
-    for (const Binding& b : applied.registered) own[binding_name(aor, key_view(b))] = b;
+    for (const Binding& b : applied.registered) {
+      own[binding_name(aor, key_view(b))] = b;
+      if (closed.contains(b.connection)) closed_meanwhile[b.connection].emplace(key_view(b));
+    }
+    return closed_meanwhile;
   }
 
   void notify_offline(const BindingList& gone) {
@@ -533,6 +598,7 @@ void RedisLocator::connection_closed(transport::ConnectionId connection) {
   std::map<std::string, std::set<std::string>> keys_by_aor;
   {
     std::lock_guard lock(state->own_mutex);
+    state->closed.add(connection);  // for updates still in flight over it
     for (const auto& [name, binding] : state->own) {
       if (binding.connection == connection) keys_by_aor[binding.aor].emplace(key_view(binding));
     }
@@ -542,28 +608,7 @@ void RedisLocator::connection_closed(transport::ConnectionId connection) {
         [state, aor = aor, keys = std::move(keys), connection] {
           return state->with_connection([&](RedisConnection& c) {
             Outcome outcome;
-            state->read_modify_write(c, aor, [&](BindingList current) -> std::optional<WritePlan> {
-              WritePlan plan;
-              outcome.offline.clear();
-              for (Binding& b : current) {
-                const bool ours = b.home_proxy == state->options.home_proxy && b.connection == connection &&
-                                  keys.contains(std::string(key_view(b)));
-                if (ours) {
-                  plan.deleted_keys.emplace_back(key_view(b));
-                  outcome.offline.push_back(std::move(b));
-                } else {
-                  plan.final_bindings.push_back(std::move(b));
-                }
-              }
-              if (plan.deleted_keys.empty()) return std::nullopt;
-              return plan;
-            });
-            // A binding re-registered over a new connection meanwhile stays tracked.
-            std::lock_guard lock(state->own_mutex);
-            for (const std::string& key : keys) {
-              auto it = state->own.find(state->binding_name(aor, key));
-              if (it != state->own.end() && it->second.connection == connection) state->own.erase(it);
-            }
+            outcome.offline = state->remove_flow_bindings(c, aor, connection, keys);
             return outcome;
           });
         },

@@ -138,10 +138,6 @@ TEST_P(LocatorTest, UpdateDropsExpiredBindingsAndReportsThemOffline) {
     GTEST_SKIP() << "Redis expires bindings itself and its sweeper reports them "
                     "(RedisLocatorTest.SweepReportsOwnExpiredBindingsOnceButNotThoseTakenOver)";
   }
-  if (GetParam() == Store::Http) {
-    GTEST_SKIP() << "known gap: the http locator POSTs an offline event for bindings an update finds "
-                    "expired but does not tell its observer (the webhook); its sweeper does";
-  }
   update(make_request("c1", 1, {make_binding("sip:a@192.0.2.1", 30ms)}));
   std::this_thread::sleep_for(60ms);
   UpdateResult result = update(make_request("c2", 1, {make_binding("sip:a@192.0.2.2")}));
@@ -218,11 +214,6 @@ TEST_P(LocatorTest, ConnectionClosedAfterReRegistrationOnAnotherConnectionKeepsT
 // The flow closes while its REGISTER is still queued or being written: the
 // binding must not outlive the flow, and goes offline exactly once.
 TEST_P(LocatorTest, ConnectionClosedWhileItsRegisterIsWrittenLeavesNoBinding) {
-  if (GetParam() == Store::Redis || GetParam() == Store::Http) {
-    GTEST_SKIP() << "known gap: the redis and http locators keep a binding whose flow closed while "
-                    "its REGISTER was being written (found by this suite; to be fixed in "
-                    "redis_locator.cpp and http_locator.cpp)";
-  }
   for (transport::ConnectionId flow : {11u, 12u, 13u}) {
     std::promise<UpdateResult> answer;
     locator().update(make_request("c" + std::to_string(flow), 1,
