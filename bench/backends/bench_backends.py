@@ -303,19 +303,26 @@ def report(labels, fixed, knees, servers, args):
     return "\n".join(lines)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_arguments(description, kind, default_kinds, optional_kinds, fixed_rate, fixed_calls, rates):
+    """The command line shared by this bench and bench/locators: `kind` names
+    what is varied (--backends, --locators); the rest is the same."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("cppbx", help="path to the cppbx binary (a Release build)")
-    parser.add_argument("--backends", default=DEFAULT_BACKENDS,
-                        help=f"comma-separated, from {DEFAULT_BACKENDS},{OPTIONAL_BACKENDS}")
+    parser.add_argument(f"--{kind}", default=default_kinds,
+                        help=f"comma-separated, from {default_kinds},{optional_kinds}")
     parser.add_argument("--users", type=int, default=2000)
-    parser.add_argument("--fixed-rate", type=int, default=1000)
-    parser.add_argument("--fixed-calls", type=int, default=10000)
-    parser.add_argument("--rates", default="500,1000,2000,4000,6000,8000,10000,12000")
+    parser.add_argument("--fixed-rate", type=int, default=fixed_rate)
+    parser.add_argument("--fixed-calls", type=int, default=fixed_calls)
+    parser.add_argument("--rates", default=rates)
     parser.add_argument("--step-seconds", type=int, default=4)
     parser.add_argument("--io-threads", type=int, default=2)
     parser.add_argument("--out", help="also write the summary to this file")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main():
+    args = parse_arguments(__doc__.split("\n")[0], "backends", DEFAULT_BACKENDS, OPTIONAL_BACKENDS,
+                           1000, 10000, "500,1000,2000,4000,6000,8000,10000,12000")
     labels = [label.strip() for label in args.backends.split(",") if label.strip()]
     binary = os.path.abspath(args.cppbx)
 

@@ -17,7 +17,6 @@ Design decisions:
   file lives in the bench's temporary folder (tmpfs or disk, whatever /tmp is).
 """
 
-import argparse
 import contextlib
 import os
 import shutil
@@ -74,18 +73,8 @@ def report(labels, fixed, knees, servers, args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("cppbx", help="path to the cppbx binary (a Release build)")
-    parser.add_argument("--locators", default=DEFAULT_LOCATORS,
-                        help=f"comma-separated, from {DEFAULT_LOCATORS},{OPTIONAL_LOCATORS}")
-    parser.add_argument("--users", type=int, default=2000)
-    parser.add_argument("--fixed-rate", type=int, default=500)
-    parser.add_argument("--fixed-calls", type=int, default=5000)
-    parser.add_argument("--rates", default="250,500,1000,2000,4000,6000,8000")
-    parser.add_argument("--step-seconds", type=int, default=4)
-    parser.add_argument("--io-threads", type=int, default=2)
-    parser.add_argument("--out", help="also write the summary to this file")
-    args = parser.parse_args()
+    args = bb.parse_arguments(__doc__.split("\n")[0], "locators", DEFAULT_LOCATORS, OPTIONAL_LOCATORS,
+                              500, 5000, "250,500,1000,2000,4000,6000,8000")
     labels = [label.strip() for label in args.locators.split(",") if label.strip()]
     binary = os.path.abspath(args.cppbx)
 
