@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <string>
 #include <thread>
@@ -134,9 +135,15 @@ class BlockingPoolOf {
         queue_.pop_front();
       }
       // A job already answered by the watchdog is not worth a query.
-      if (!job->answered.load()) answer(job, run_guarded(*job));
-      std::lock_guard lock(mutex_);
-      --in_flight_;
+      std::optional<Result> result;
+      if (!job->answered.load()) result.emplace(run_guarded(*job));
+      // The slot is free before the answer goes out, so a caller that
+      // submits again from (or right after) its callback is not refused.
+      {
+        std::lock_guard lock(mutex_);
+        --in_flight_;
+      }
+      if (result) answer(job, std::move(*result));
     }
   }
 
