@@ -9,6 +9,7 @@
 #include "common/random.hpp"
 #include "proxy/acl_module.hpp"
 #include "proxy/auth_module.hpp"
+#include "proxy/call_module.hpp"
 #include "proxy/registrar_module.hpp"
 #include "users/backend_factory.hpp"
 
@@ -51,8 +52,11 @@ std::vector<std::shared_ptr<proxy::Module>> build_modules(
     } else if (name == "registrar") {
       modules.push_back(std::make_shared<proxy::RegistrarModule>(
           locator, identity, proxy::RegistrarOptions::from(config.proxy)));
+    } else if (name == "call") {
+      modules.push_back(std::make_shared<proxy::CallModule>(users, locator, identity,
+                                                            proxy::CallModuleOptions::from(config.proxy)));
     }
-    // Other names ("call", addons) are reported by the config layer.
+    // Other names (addons) are reported by the config layer.
   }
   return modules;
 }

@@ -19,8 +19,8 @@ namespace cppbx::app {
 std::shared_ptr<users::UserBackend> build_user_backends(const config::Config& config,
                                                         config::Diagnostics& diagnostics);
 
-// One module per entry of proxy.modules, in order; "call" is skipped until the
-// call module exists (the config layer reports it as not yet supported).
+// One module per entry of proxy.modules, in order. The call module still
+// needs CallModule::attach() once the transport and transaction layers exist.
 std::vector<std::shared_ptr<proxy::Module>> build_modules(
     const config::Config& config, std::shared_ptr<const proxy::ServerIdentity> identity,
     std::shared_ptr<users::UserBackend> users, std::shared_ptr<location::Locator> locator,

@@ -29,6 +29,8 @@
 #include "app/swappable_backend.hpp"
 #include "app/locator_factory.hpp"
 #include "location/locator_webhook.hpp"
+#include "call/call_tracker.hpp"
+#include "proxy/call_module.hpp"
 #include "proxy/proxy_core.hpp"
 #include "proxy/registrar_module.hpp"
 #include "storage/database.hpp"
@@ -89,6 +91,13 @@ std::shared_ptr<proxy::RegistrarModule> find_registrar(const std::vector<std::sh
   return nullptr;
 }
 
+std::shared_ptr<proxy::CallModule> find_call_module(const std::vector<std::shared_ptr<proxy::Module>>& modules) {
+  for (const auto& module : modules) {
+    if (auto call = std::dynamic_pointer_cast<proxy::CallModule>(module)) return call;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -103,6 +112,7 @@ struct Server::Impl {
   std::unique_ptr<transport::TransportLayer> transport;
   std::unique_ptr<transaction::TransactionLayer> transactions;
   std::unique_ptr<proxy::ProxyCore> core;
+  std::shared_ptr<proxy::CallModule> calls;  // null without the call module
   bool stopping = false;
 
   explicit Impl(config::Config cfg)
@@ -116,6 +126,7 @@ struct Server::Impl {
   std::shared_ptr<proxy::ServerIdentity> make_identity() const;
   std::string home_proxy() const;
   void start_webhook(const std::vector<std::shared_ptr<proxy::Module>>& modules);
+  void attach_call_module(const proxy::ServerIdentity& identity);
 };
 
 // The SIP address other nodes reach this one at, stored with each binding
@@ -159,6 +170,7 @@ void Server::Impl::start() {
   }
   start_webhook(modules);
   locator->start();
+  calls = find_call_module(modules);
   core = std::make_unique<proxy::ProxyCore>(identity, std::move(modules));
 
   transport::TransportLayer::Options transport_options;
@@ -177,9 +189,14 @@ void Server::Impl::start() {
   transactions = transaction::make_transaction_layer(io, *transport, transaction_options);
   transactions->set_request_handler(
       [this](transaction::ServerTransactionPtr transaction) { core->on_request(transaction); });
-  transactions->set_stray_handler([](transport::Inbound&&) {
-    // ACKs for 2xx and stray responses: nothing to route until calls exist.
+  transactions->set_stray_handler([this](transport::Inbound&& inbound) {
+    // ACKs for 2xx and responses no client transaction matches.
+    if (calls) calls->on_stray(std::move(inbound));
   });
+  transactions->set_cancel_handler([this](transaction::ServerTransactionPtr invite) {
+    if (calls) calls->on_cancel(invite);
+  });
+  attach_call_module(*identity);
   transport->set_inbound_handler(
       [this](transport::Inbound&& inbound) { transactions->on_inbound(std::move(inbound)); });
   transport->set_closed_handler([this](const transport::Peer& peer) {
@@ -190,6 +207,32 @@ void Server::Impl::start() {
 
   spdlog::info("cppbx listening: udp {}:{} tcp {}:{} ({} I/O threads)", config.proxy.addr,
                transport->udp_port(), config.proxy.addr, transport->tcp_port(), thread_count);
+}
+
+// The call module sends through the transaction and transport layers, which
+// exist only after the modules were built.
+void Server::Impl::attach_call_module(const proxy::ServerIdentity& identity) {
+  if (!calls) return;
+  std::string host = home_proxy().substr(4);  // "sip:host:port"
+  host = host.substr(0, host.rfind(':'));
+  call::LocalAddresses addresses;
+  addresses.host = host;
+  addresses.port_for = [this](transport::Protocol protocol) -> uint16_t {
+    switch (protocol) {
+      case transport::Protocol::Udp: return transport->udp_port();
+      case transport::Protocol::Tcp: return transport->tcp_port();
+      case transport::Protocol::Tls: return config.proxy.tls_port.value_or(0);
+      case transport::Protocol::Ws:
+      case transport::Protocol::Wss: return config.proxy.ws_port.value_or(0);
+    }
+    return 0;
+  };
+  auto shared_identity = std::make_shared<proxy::ServerIdentity>(identity);
+  addresses.is_local_host = [shared_identity](std::string_view host_text) {
+    return shared_identity->names_this_server(host_text);
+  };
+  calls->attach({*transactions, *transport, io, std::move(addresses), home_proxy(),
+                 call::make_database_call_record_sink(*database)});
 }
 
 // The webhook hears REGISTER outcomes from the registrar module and offline

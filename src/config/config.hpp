@@ -86,6 +86,13 @@ struct ProxyConfig {
   std::vector<std::string> ua_black_list;
   std::vector<std::string> ua_white_list;
   bool ensure_user = false;
+  // RFC 4028: a call whose 2xx names no Session-Expires is still ended when
+  // no re-INVITE/UPDATE refreshes it for session_expires (+32 s).
+  bool session_timer = false;
+  uint32_t session_expires = 1800;
+  // cppbx extension: a call is ended (in its record) after this many seconds
+  // even while refreshed; 0: never.
+  uint32_t max_call_duration = 14400;
   std::vector<std::string> modules = {"acl", "auth", "registrar", "call"};
   std::vector<std::string> acl_rules;
   std::vector<UserBackendConfig> user_backends;

@@ -39,7 +39,7 @@ const Names kTopLevelNotYetSupported = {
     "media_cache_path", "rtp_start_port", "rtp_end_port", "ice_servers", "console", "ami",
     "storage", "archive", "addons", "cluster", "recording", "callrecord"};
 const Names kProxyNotYetSupported = {
-    "ssl_certificate", "ssl_private_key", "session_timer", "session_expires", "addons",
+    "ssl_certificate", "ssl_private_key", "addons",
     "media_proxy", "codecs", "routes", "routes_files", "trunks", "trunks_files", "acl_files",
     "queues", "http_router"};
 
@@ -279,6 +279,10 @@ class Loader {
         {"ua_white_list", strings(p.ua_white_list)},
         {"ensure_user",
          [&](toml::node& n, const std::string& k) { read_.assign(p.ensure_user, n, k); }},
+        {"session_timer",
+         [&](toml::node& n, const std::string& k) { read_.assign(p.session_timer, n, k); }},
+        {"session_expires", number(p.session_expires, 90, kOneDay)},
+        {"max_call_duration", number(p.max_call_duration, 0, 7 * kOneDay)},
         {"modules", [&](toml::node& n, const std::string& k) { read_modules(n, k, p); }},
         {"acl_rules", strings(p.acl_rules)},
         {"user_backends",
@@ -351,8 +355,8 @@ class Loader {
         (!unique.count("auth") || position("auth") > position("registrar"))) {
       read_.error(node, key, "the registrar needs the auth module before it");
     }
-    if (unique.count("call")) {
-      read_.warning(node, key, "module 'call' is not yet supported; calls are answered 405");
+    if (unique.count("call") && (!unique.count("auth") || position("auth") > position("call"))) {
+      read_.error(node, key, "the call module needs the auth module before it");
     }
     p.modules = std::move(*modules);
   }

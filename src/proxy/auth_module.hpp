@@ -2,8 +2,11 @@
 // RFC 8760) against the user backend chain.
 //
 // Which requests: every request except ACK and CANCEL (they cannot be
-// challenged, RFC 3261 22.1) and OPTIONS whose Request-URI has no user part
-// (a keep-alive or capability query to the server itself).
+// challenged, RFC 3261 22.1), OPTIONS whose Request-URI has no user part
+// (a keep-alive or capability query to the server itself), and requests
+// inside a dialog (a To tag; REGISTER excepted), which the call module routes
+// only along the signed Record-Route of a call whose INVITE was
+// authenticated (see call/dialog_route.hpp).
 //
 // Decisions (where the RFCs leave a choice):
 // - Realm: the To domain for REGISTER (falling back to the Request-URI), the

@@ -54,6 +54,11 @@ bool ServerIdentity::is_local_domain(std::string_view host) const {
   return contains(realms_, normalized) || contains(own_addresses_, normalized);
 }
 
+bool ServerIdentity::names_this_server(std::string_view host) const {
+  const std::string normalized = normalize_host(host);
+  return contains(own_addresses_, normalized) || contains(realms_, normalized);
+}
+
 std::string ServerIdentity::realm_for(std::string_view host) const {
   const std::string normalized = normalize_host(host);
   if (realms_.empty() || contains(realms_, normalized)) return normalized;

@@ -19,6 +19,9 @@ class ServerIdentity {
   // or a configured realm (case-insensitive, port ignored). With no realms
   // configured every domain is accepted as local.
   bool is_local_domain(std::string_view host) const;
+  // Stricter, for Route entries: one of the server's own addresses,
+  // localhost, or a configured realm (never "any domain").
+  bool names_this_server(std::string_view host) const;
   // The request's domain when listed in realms (any domain when realms is
   // empty), else the first configured realm.
   std::string realm_for(std::string_view host) const;

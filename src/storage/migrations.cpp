@@ -77,6 +77,40 @@ Migration locations_table(int version) {
   return migration;
 }
 
+// One row per finished call (storage/call_record_store.hpp); times in Unix
+// milliseconds.
+Migration call_records_table(int version) {
+  const std::string columns =
+      " call_id VARCHAR(255) NOT NULL,"
+      " caller TEXT NOT NULL,"
+      " callee TEXT NOT NULL,"
+      " answered_by TEXT NOT NULL,"
+      " caller_transport VARCHAR(8) NOT NULL,"
+      " callee_transport VARCHAR(8) NOT NULL,"
+      " started_at BIGINT NOT NULL,"
+      " ringing_at BIGINT NULL,"
+      " answered_at BIGINT NULL,"
+      " ended_at BIGINT NOT NULL,"
+      " end_reason VARCHAR(32) NOT NULL,"
+      " status_code INTEGER NOT NULL";
+  Migration migration;
+  migration.version = version;
+  migration.name = "create call_records";
+  const std::string indexes[] = {
+      "CREATE INDEX IF NOT EXISTS call_records_call_id ON call_records (call_id)",
+      "CREATE INDEX IF NOT EXISTS call_records_ended_at ON call_records (ended_at)"};
+  migration.sqlite = {"CREATE TABLE IF NOT EXISTS call_records (id INTEGER PRIMARY KEY AUTOINCREMENT," +
+                          columns + ")",
+                      indexes[0], indexes[1]};
+  migration.postgresql = {"CREATE TABLE IF NOT EXISTS call_records (id BIGSERIAL PRIMARY KEY," + columns + ")",
+                          indexes[0], indexes[1]};
+  migration.mysql = {"CREATE TABLE IF NOT EXISTS call_records (id BIGINT AUTO_INCREMENT PRIMARY KEY," +
+                     columns +
+                     ", INDEX call_records_call_id (call_id), INDEX call_records_ended_at (ended_at))"};
+  migration.statements = migration.sqlite;
+  return migration;
+}
+
 }  // namespace
 
 const std::vector<Migration>& builtin_migrations() {
@@ -89,6 +123,7 @@ const std::vector<Migration>& builtin_migrations() {
         " applied_at TEXT NOT NULL)"}},
       extensions_table(2),
       locations_table(3),
+      call_records_table(4),
   };
   return migrations;
 }

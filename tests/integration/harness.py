@@ -238,7 +238,8 @@ def authorization_header(challenge, username, password, method, uri):
 
 
 def challenges_of(response):
-    return [parse_challenge(v) for v in response.all("WWW-Authenticate")]
+    header = "Proxy-Authenticate" if response.status == 407 else "WWW-Authenticate"
+    return [parse_challenge(v) for v in response.all(header)]
 
 
 def pick_challenge(response, algorithm):
