@@ -6,8 +6,15 @@
 # Debug build would not be a fair comparison with Kamailio's optimised one.
 # Throughput per user backend type: bench/backends/bench_backends.py path/to/cppbx
 # (see bench/README.md).
+# CPPBX_BENCH_SCRIPT picks another bench script with the same command line
+# (bench/calls/run.sh uses it). -h/--help prints the script's options without
+# building anything.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+script=${CPPBX_BENCH_SCRIPT:-$root/bench/registrar/bench.py}
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  exec /usr/bin/python3 -B "$script" --help
+fi
 if [[ $# -gt 0 && -x "$1" && ! -d "$1" ]]; then
   binary=$1
   shift
@@ -20,4 +27,4 @@ fi
 for tool in sipp /usr/sbin/kamailio; do
   command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
 done
-exec /usr/bin/python3 -B "$root/bench/registrar/bench.py" "$binary" "$@"
+exec /usr/bin/python3 -B "$script" "$binary" "$@"

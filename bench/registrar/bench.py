@@ -113,8 +113,9 @@ class Kamailio:
 
     name = "kamailio"
 
-    def __init__(self, users):
+    def __init__(self, users, config_template=None):
         self.users = users
+        self.config_template = config_template or os.path.join(HERE, "kamailio.cfg.in")
         self.dir = None
         self.process = None
         self.port = None
@@ -140,7 +141,7 @@ class Kamailio:
                          "key_value(str) expires(int)\n")
             for row, (username, password) in enumerate(self.users, 1):
                 handle.write(f"{row}:{username}:0:0:{password}:0\n")
-        with open(os.path.join(HERE, "kamailio.cfg.in")) as handle:
+        with open(self.config_template) as handle:
             config = handle.read()
         config = (config.replace("@PORT@", str(self.port))
                   .replace("@DBTEXT_DIR@", dbtext)
@@ -232,11 +233,14 @@ def settle(server):
 # --------------------------------------------------------------------------
 # Phases
 
+REGISTER_XML = os.path.join(HERE, "register.xml")
+
+
 def sipp_run(server, csv, workdir, calls, rate, seconds_hint):
     """One SIPp run; the achieved rate uses wall-clock time (SIPp's own
     elapsed counter has 1 s resolution), response time SIPp's ms average."""
     started = time.monotonic()
-    result = h.run_sipp(server.port, os.path.join(HERE, "register.xml"), csv, calls, workdir,
+    result = h.run_sipp(server.port, REGISTER_XML, csv, calls, workdir,
                         rate=rate, timeout=int(seconds_hint * 3) + 30, recv_timeout_ms=5000,
                         extra=["-l", str(max(rate * 4, 100))])
     elapsed = time.monotonic() - started
@@ -284,7 +288,14 @@ def quiet_memory(server, phase, quiet_seconds):
     phase["pss_kib"] = pss_kib(pids)
 
 
-def knee_phase(servers, csv, workdir, rates, step_seconds):
+def knee_phase(servers, csv, workdir, rates, step_seconds, run_step=None, max_response_ms=None):
+    """Rate steps alternating between the servers. `run_step(server, rate)`
+    runs one step and returns sipp_run's dict (default: `rate * step_seconds`
+    registrations); with `max_response_ms` a step whose average response time
+    exceeds it is over the knee too."""
+    if run_step is None:
+        def run_step(server, rate):
+            return sipp_run(server, csv, workdir, rate * step_seconds, rate, step_seconds)
     steps = {server.name: [] for server in servers}
     beyond = {server.name: 0 for server in servers}
     for rate in rates:
@@ -292,11 +303,12 @@ def knee_phase(servers, csv, workdir, rates, step_seconds):
             if beyond[server.name] >= 2:
                 continue  # two failed steps in a row: past the knee
             settle(server)
-            run = sipp_run(server, csv, workdir, rate * step_seconds, rate, step_seconds)
+            run = run_step(server, rate)
             attempted = max(run["successful"] + run["failed"], 1)
             run["failed_pct"] = 100.0 * max(run["failed"], 0) / attempted
             run["ok"] = (run["failed_pct"] < 1.0 and run["successful"] > 0
-                         and run["achieved"] >= 0.9 * rate)
+                         and run["achieved"] >= 0.9 * rate
+                         and (max_response_ms is None or run["response_ms"] <= max_response_ms))
             beyond[server.name] = 0 if run["ok"] else beyond[server.name] + 1
             run["rate"] = rate
             steps[server.name].append(run)
