@@ -1,15 +1,17 @@
 // The transport layer: sockets in, parsed messages out, bytes back.
 //
-// UDP listeners are SO_REUSEPORT sockets, one per I/O thread; TCP connections
-// are framed by Content-Length and answered on the connection a request came
-// on. TLS and WebSocket will be further Protocol values behind the same
-// interface: callers only ever see a Peer.
+// UDP listeners are SO_REUSEPORT sockets, one per I/O thread; TCP and TLS
+// connections are framed by Content-Length, WebSocket ones (RFC 7118) carry
+// one message per WebSocket message; every flow is answered on the connection
+// a request came on. Callers only ever see a Peer: its protocol picks the
+// transport and its connection id the flow.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,8 @@ struct LocalEndpoint {
   uint16_t port = 0;
 };
 
+class WebSocketHandover;  // transport/websocket_handover.hpp
+
 struct Inbound {
   sip::ParseResult parsed;  // may hold an error (see sip::ParseResult)
   Peer peer;
@@ -64,6 +68,8 @@ class TransportLayer {
     std::string address = "0.0.0.0";
     uint16_t udp_port = 5060;  // 0 disables UDP (unless ephemeral_ports)
     uint16_t tcp_port = 5060;  // 0 disables TCP (unless ephemeral_ports)
+    // Idle timeout and connection cap of every stream listener (TCP, TLS and
+    // WebSocket, each counted apart).
     std::chrono::seconds tcp_idle_timeout{600};
     size_t max_tcp_connections = 10000;
     sip::ParserLimits limits;
@@ -84,6 +90,19 @@ class TransportLayer {
     // When true a port of 0 asks the OS for a free port instead of disabling
     // the listener (tests); read the result with udp_port()/tcp_port().
     bool ephemeral_ports = false;
+    // SIP over TLS (RFC 3261 26) on this port; unset disables it (0 with
+    // ephemeral_ports: a free port). Needs the certificate below.
+    std::optional<uint16_t> tls_port;
+    // SIP over WebSocket (RFC 7118) on this port, upgrade path `ws_handler`;
+    // with a certificate the same port also accepts wss:// (TLS detected by
+    // its first byte). Unset disables it (0 with ephemeral_ports: a free port).
+    std::optional<uint16_t> ws_port;
+    std::string ws_handler = "/ws";
+    // PEM files: the certificate chain and its private key. TLS listeners and
+    // wss:// need them; start() throws, naming the file, when they do not
+    // load or do not match. Outgoing TLS flows do not verify the server.
+    std::string certificate_file;
+    std::string private_key_file;
   };
   using InboundHandler = std::function<void(Inbound&&)>;
   using ClosedHandler = std::function<void(const Peer&)>;
@@ -109,9 +128,15 @@ class TransportLayer {
   virtual uint16_t udp_port() const = 0;
   virtual uint16_t tcp_port() const = 0;
   virtual size_t connection_count() const = 0;
+  virtual uint16_t tls_port() const { return 0; }
+  virtual uint16_t ws_port() const { return 0; }
+  // For an HTTP server that upgrades its own ws_handler requests and hands
+  // them over (see websocket_handover.hpp); null before start() or when the
+  // layer has no WebSocket support. Valid until the layer is destroyed.
+  virtual WebSocketHandover* websocket_handover() { return nullptr; }
 };
 
-// UDP + TCP transport running on `io`. The caller runs `io` on its I/O threads.
+// UDP, TCP, TLS and WebSocket transport running on `io`. The caller runs `io` on its I/O threads.
 std::unique_ptr<TransportLayer> make_transport_layer(boost::asio::io_context& io,
                                                      TransportLayer::Options options);
 

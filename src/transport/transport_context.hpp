@@ -3,8 +3,11 @@
 // shared_ptr, so a completion handler that runs after the layer was destroyed
 // still finds valid handlers. The handlers are set before start() and never
 // change afterwards, so the I/O threads read them without locking.
+// Connection ids come from one counter for every stream protocol, so an id
+// names one flow whatever its protocol (the locator keys flows by id alone).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <utility>
 
@@ -16,6 +19,9 @@ struct TransportContext {
   TransportLayer::InboundHandler on_inbound;
   TransportLayer::ClosedHandler on_closed;
   sip::ParserLimits limits;
+  std::atomic<ConnectionId> next_connection_id{1};
+
+  ConnectionId new_connection_id() { return next_connection_id.fetch_add(1, std::memory_order_relaxed); }
 
   void deliver(Inbound&& inbound) const {
     if (on_inbound) on_inbound(std::move(inbound));
