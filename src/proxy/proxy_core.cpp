@@ -119,7 +119,7 @@ void ProxyCore::end_of_pipeline(RequestContext& context) const {
     transaction.respond({.code = 403, .reason = "Relaying Forbidden"});
     return;
   }
-  // Requests for users need the call module, which is not built yet.
+  // Requests for users need the call module, which this pipeline lacks.
   transaction.respond({.code = 405, .headers = {{"Allow", allowed_methods()}}});
 }
 

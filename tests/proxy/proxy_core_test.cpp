@@ -131,7 +131,7 @@ TEST_F(ProxyCoreTest, ModulesRunInOrderAndMayContinueLater) {
   holder->held_next(holder->held_context);
   EXPECT_EQ(trace_, (std::vector<std::string>{"acl", "auth", "registrar"}));
   ASSERT_EQ(tx->responses().size(), 1u);
-  EXPECT_EQ(tx->responses()[0].code, 405) << "no call module yet: method not allowed for users";
+  EXPECT_EQ(tx->responses()[0].code, 405) << "without a call module: method not allowed for users";
 }
 
 TEST_F(ProxyCoreTest, ForeignDomainIsNotRelayed) {
