@@ -36,6 +36,27 @@ std::vector<proxy::AclRule> build_acl_rules(const config::Config& config,
   return rules;
 }
 
+namespace {
+
+// A call another node relayed was authenticated there: the auth module lets
+// it through when the call module verifies its cluster signature.
+void trust_relayed_calls(const std::vector<std::shared_ptr<proxy::Module>>& modules) {
+  std::shared_ptr<proxy::AuthModule> auth;
+  std::shared_ptr<proxy::CallModule> call;
+  for (const auto& module : modules) {
+    if (auto found = std::dynamic_pointer_cast<proxy::AuthModule>(module)) auth = found;
+    if (auto found = std::dynamic_pointer_cast<proxy::CallModule>(module)) call = found;
+  }
+  if (!auth || !call) return;
+  std::weak_ptr<proxy::CallModule> weak = call;
+  auth->set_trusted_request_check([weak](const sip::Message& request) {
+    auto module = weak.lock();
+    return module && module->is_trusted_relay(request);
+  });
+}
+
+}  // namespace
+
 std::vector<std::shared_ptr<proxy::Module>> build_modules(
     const config::Config& config, std::shared_ptr<const proxy::ServerIdentity> identity,
     std::shared_ptr<users::UserBackend> users, std::shared_ptr<location::Locator> locator,
@@ -58,6 +79,7 @@ std::vector<std::shared_ptr<proxy::Module>> build_modules(
     }
     // Other names (addons) are reported by the config layer.
   }
+  trust_relayed_calls(modules);
   return modules;
 }
 

@@ -180,6 +180,25 @@ std::optional<DialogRoute> DialogRouteSigner::verify(std::string_view call_id, c
   return route;
 }
 
+std::string DialogRouteSigner::relay_parameters(std::string_view call_id, const transport::Peer& flow,
+                                                std::string_view request_uri) const {
+  std::string token = flow_token(flow);
+  return "lr;relay=" + token + ";rk=" + mac(call_id, "relay", token, request_uri);
+}
+
+std::optional<transport::Peer> DialogRouteSigner::verify_relay(std::string_view call_id, const sip::Uri& uri,
+                                                               std::string_view request_uri) const {
+  auto token = uri.param("relay");
+  auto check = uri.param("rk");
+  if (!token || !check) return std::nullopt;
+  std::string expected = mac(call_id, "relay", *token, request_uri);
+  if (check->size() != expected.size() ||
+      CRYPTO_memcmp(check->data(), expected.data(), expected.size()) != 0) {
+    return std::nullopt;
+  }
+  return parse_flow_token(*token);
+}
+
 std::string record_route_value(std::string_view host, uint16_t port, transport::Protocol protocol,
                                std::string_view params) {
   bool secure = protocol == transport::Protocol::Tls || protocol == transport::Protocol::Wss;

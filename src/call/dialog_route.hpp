@@ -52,6 +52,15 @@ class DialogRouteSigner {
   // The route a Record-Route URI of ours carries, if its MAC is right.
   std::optional<DialogRoute> verify(std::string_view call_id, const sip::Uri& uri) const;
 
+  // Relays between nodes sharing a locator (keyed with the cluster secret):
+  // the parameters of the Route a node puts on a request it hands to the
+  // node holding the callee's flow, and, on that node, the flow they name
+  // when the MAC over Call-ID, flow and Request-URI is right.
+  std::string relay_parameters(std::string_view call_id, const transport::Peer& flow,
+                               std::string_view request_uri) const;
+  std::optional<transport::Peer> verify_relay(std::string_view call_id, const sip::Uri& uri,
+                                              std::string_view request_uri) const;
+
  private:
   std::string mac(std::string_view call_id, std::string_view tag, std::string_view caller,
                   std::string_view callee) const;

@@ -93,6 +93,9 @@ struct ProxyConfig {
   // cppbx extension: a call is ended (in its record) after this many seconds
   // even while refreshed; 0: never.
   uint32_t max_call_duration = 14400;
+  // cppbx extension: shared by the nodes of one shared locator; lets a node
+  // hand a call to the node holding the callee's flow. Empty: no relaying.
+  std::string cluster_secret;
   std::vector<std::string> modules = {"acl", "auth", "registrar", "call"};
   std::vector<std::string> acl_rules;
   std::vector<UserBackendConfig> user_backends;

@@ -291,6 +291,7 @@ class Loader {
         {"locator_webhook",
          [&](toml::node& n, const std::string& k) { read_locator_webhook(n, k, p); }},
         {"generated_dir", text(p.generated_dir)},
+        {"cluster_secret", text(p.cluster_secret)},
         {"auth_algorithms",
          [&](toml::node& n, const std::string& k) { read_auth_algorithms(n, k, p); }},
         {"nonce_lifetime_seconds", number(p.nonce_lifetime_seconds, 1, kOneDay)},

@@ -49,6 +49,7 @@
 // a password, HA1 or response hash.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -73,6 +74,11 @@ class AuthModule final : public Module {
 
   // The request methods this module leaves alone (see the top of the file).
   static bool needs_authentication(const sip::Message& request);
+
+  // Requests for which `trusted` returns true pass without a challenge: a
+  // call another node relayed after authenticating it (CallModule). Set
+  // before the first request.
+  void set_trusted_request_check(std::function<bool(const sip::Message&)> trusted);
 
   static constexpr int kRetryAfterSeconds = 5;
 

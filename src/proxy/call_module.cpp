@@ -54,6 +54,7 @@ std::string user_of_aor(const std::string& aor) {
 CallModuleOptions CallModuleOptions::from(const config::ProxyConfig& config) {
   CallModuleOptions options;
   options.ensure_user = config.ensure_user;
+  options.cluster_secret = config.cluster_secret;
   if (config.session_timer) options.records.default_session_interval = std::chrono::seconds(config.session_expires);
   options.records.max_duration = std::chrono::seconds(config.max_call_duration);
   return options;
@@ -66,6 +67,7 @@ struct CallModule::Shared : std::enable_shared_from_this<CallModule::Shared> {
   CallModuleOptions options;
   std::shared_ptr<call::CallTracker> tracker;
   call::DialogRouteSigner signer;
+  std::optional<call::DialogRouteSigner> cluster;  // with proxy.cluster_secret
   call::ForkRegistry registry;
   std::optional<CallNetwork> network;
   std::shared_ptr<call::ForkEnvironment> environment;
@@ -78,7 +80,9 @@ struct CallModule::Shared : std::enable_shared_from_this<CallModule::Shared> {
         identity(std::move(i)),
         options(std::move(o)),
         tracker(std::make_shared<call::CallTracker>(nullptr, options.records)),
-        signer(options.route_secret) {}
+        signer(options.route_secret) {
+    if (!options.cluster_secret.empty()) cluster.emplace(options.cluster_secret);
+  }
 
   void refuse(const RequestContext& context, int code, std::string_view reason = {}) const {
     context.transaction->respond({.code = code, .reason = reason});
@@ -129,25 +133,81 @@ struct CallModule::Shared : std::enable_shared_from_this<CallModule::Shared> {
     auto self = shared_from_this();
     locator->lookup(callee, [self, context, own, callee](location::LookupResult found) {
       if (!found.ok) return self->unavailable(*context);
-      std::vector<call::Target> targets = self->targets_of(found.bindings);
+      std::vector<call::Target> targets = self->targets_of(found.bindings, context->request().call_id());
       if (!targets.empty()) return self->fork(context, std::move(targets), own);
       self->answer_without_binding(context, callee);
     });
   }
 
-  std::vector<call::Target> targets_of(const std::vector<location::Binding>& bindings) const {
+  std::vector<call::Target> targets_of(const std::vector<location::Binding>& bindings,
+                                       std::string_view call_id) const {
     std::vector<call::Target> targets;
     for (const auto& binding : bindings) {
       auto flow = peer_of_binding(binding);
       if (!flow) continue;
-      if (!binding.home_proxy.empty() && !home_proxy().empty() && binding.home_proxy != home_proxy()) {
-        spdlog::info("call: binding {} of {} is held by {}, not reachable from this node", binding.contact,
-                     binding.aor, binding.home_proxy);
+      bool elsewhere = !binding.home_proxy.empty() && !home_proxy().empty() && binding.home_proxy != home_proxy();
+      if (!elsewhere) {
+        targets.push_back({binding.contact, binding.path, *flow, binding.contact});
         continue;
       }
-      targets.push_back({binding.contact, binding.path, *flow, binding.contact});
+      if (auto relayed = through_home_node(binding, *flow, call_id)) {
+        targets.push_back(std::move(*relayed));
+      } else {
+        spdlog::info("call: binding {} of {} is held by {}; no cluster_secret to reach it", binding.contact,
+                     binding.aor, binding.home_proxy);
+      }
     }
     return targets;
+  }
+
+  // A binding held by another node: sent to that node's SIP address with a
+  // signed Route naming the binding's flow there.
+  std::optional<call::Target> through_home_node(const location::Binding& binding, const transport::Peer& flow,
+                                                std::string_view call_id) const {
+    if (!cluster) return std::nullopt;
+    auto home = sip::parse_uri(binding.home_proxy);
+    if (!home) return std::nullopt;
+    std::string host(home->host);
+    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    boost::system::error_code error;
+    auto address = boost::asio::ip::make_address(host, error);
+    if (error) return std::nullopt;
+    transport::Peer node{transport::Protocol::Udp, address, home->port != 0 ? home->port : uint16_t{5060}, 0};
+    call::Target target;
+    target.request_uri = binding.contact;
+    target.routes.push_back("<" + binding.home_proxy + ";" +
+                            cluster->relay_parameters(call_id, flow, binding.contact) + ">");
+    for (const auto& path : binding.path) target.routes.push_back(path);
+    target.flow = node;
+    target.contact = binding.contact;
+    return target;
+  }
+
+  // The flow a relayed request names, when its top Route is ours and signed
+  // with the cluster secret.
+  std::optional<transport::Peer> relayed_flow(const sip::Message& request) const {
+    if (!cluster || !network) return std::nullopt;
+    auto routes = request.values(sip::HeaderId::Route);
+    if (routes.empty()) return std::nullopt;
+    auto top = sip::parse_name_addr(routes.front());
+    if (!top || !network->addresses.is_own(top->uri)) return std::nullopt;
+    return cluster->verify_relay(request.call_id(), top->uri, request.request_uri_text());
+  }
+
+  // On the home node: a request another node relayed goes to the flow it
+  // names, recorded for the dialog like any call.
+  void handle_relayed(const RequestContextPtr& context, const transport::Peer& flow) {
+    const sip::Message& request = context->request();
+    call::Target target;
+    target.flow = flow;
+    target.contact = std::string(request.request_uri_text());
+    call::Fork::Options fork_options;
+    fork_options.own_routes = 1;
+    fork_options.record_route = request.method() == sip::Method::Invite ||
+                                request.method() == sip::Method::Subscribe ||
+                                request.method() == sip::Method::Refer;
+    auto fork = std::make_shared<call::Fork>(environment, context->transaction, std::move(fork_options));
+    fork->start({std::move(target)});
   }
 
   const std::string& home_proxy() const { return network->home_proxy; }
@@ -276,6 +336,7 @@ void CallModule::handle(RequestContextPtr context, Next next) {
     return next(std::move(context));
   }
   if (!request.to().tag().empty()) return shared_->handle_in_dialog(context);
+  if (auto flow = shared_->relayed_flow(request)) return shared_->handle_relayed(context, *flow);
   bool for_user = context->for_local_domain && !request.request_uri().user.empty();
   if (!for_user) return next(std::move(context));
   shared_->handle_initial(context);
@@ -293,6 +354,10 @@ void CallModule::on_stray(transport::Inbound&& inbound) {
 
 void CallModule::on_cancel(const transaction::ServerTransactionPtr& invite) {
   if (auto fork = shared_->registry.find(invite.get())) fork->cancel_by_caller();
+}
+
+bool CallModule::is_trusted_relay(const sip::Message& request) const {
+  return request.to().tag().empty() && shared_->relayed_flow(request).has_value();
 }
 
 size_t CallModule::active_calls() const { return shared_->tracker->active_calls(); }

@@ -14,8 +14,12 @@
 //   user backends are asked whether the user exists: 480 if so, 404 if not
 //   (nothing at all with ensure_user). A store or backend that cannot
 //   answer: 503 with Retry-After.
-// - Bindings held by another node (shared locator, another home_proxy) are
-//   not reached from here yet; they are skipped with a log line.
+// - A binding held by another node (shared locator, another home_proxy) is
+//   reached through that node: the request goes to its home_proxy with a
+//   Route naming the binding's flow there, signed with proxy.cluster_secret;
+//   the home node trusts a request whose Route verifies (no new challenge,
+//   the first node authenticated the caller) and sends it over that flow.
+//   Without a cluster secret such bindings are skipped with a log line.
 // - Route entries naming this proxy are removed (16.4); an initial request
 //   that still names another hop is refused 403 "Relaying Forbidden": this
 //   PBX routes to its own users only.
@@ -49,6 +53,7 @@ struct CallModuleOptions {
   uint32_t retry_after_seconds = 5;
   std::chrono::milliseconds timer_c{std::chrono::minutes(3)};
   std::string route_secret;  // empty: random per process
+  std::string cluster_secret;  // empty: bindings held by other nodes are not reached
   call::CallTrackerOptions records;
   static CallModuleOptions from(const config::ProxyConfig& config);
 };
@@ -82,6 +87,9 @@ class CallModule final : public Module {
   void on_cancel(const transaction::ServerTransactionPtr& invite);
 
   size_t active_calls() const;
+  // True for a request another node relayed with a valid cluster signature
+  // (the auth module lets it through).
+  bool is_trusted_relay(const sip::Message& request) const;
 
   struct Shared;  // what asynchronous callbacks hold
 
