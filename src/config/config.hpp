@@ -93,6 +93,10 @@ struct ProxyConfig {
   // cppbx extension: a call is ended (in its record) after this many seconds
   // even while refreshed; 0: never.
   uint32_t max_call_duration = 14400;
+  // cppbx extension: RFC 3261 Timer C, seconds an INVITE may ring without a
+  // final answer after its last provisional response; then its branches are
+  // cancelled and the caller gets 408.
+  uint32_t no_answer_timeout = 180;
   // cppbx extension: shared by the nodes of one shared locator; lets a node
   // hand a call to the node holding the callee's flow. Empty: no relaying.
   std::string cluster_secret;

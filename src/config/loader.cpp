@@ -283,6 +283,7 @@ class Loader {
          [&](toml::node& n, const std::string& k) { read_.assign(p.session_timer, n, k); }},
         {"session_expires", number(p.session_expires, 90, kOneDay)},
         {"max_call_duration", number(p.max_call_duration, 0, 7 * kOneDay)},
+        {"no_answer_timeout", number(p.no_answer_timeout, 1, kOneDay)},
         {"modules", [&](toml::node& n, const std::string& k) { read_modules(n, k, p); }},
         {"acl_rules", strings(p.acl_rules)},
         {"user_backends",

@@ -55,6 +55,7 @@ CallModuleOptions CallModuleOptions::from(const config::ProxyConfig& config) {
   CallModuleOptions options;
   options.ensure_user = config.ensure_user;
   options.cluster_secret = config.cluster_secret;
+  options.timer_c = std::chrono::seconds(config.no_answer_timeout);
   if (config.session_timer) options.records.default_session_interval = std::chrono::seconds(config.session_expires);
   options.records.max_duration = std::chrono::seconds(config.max_call_duration);
   return options;

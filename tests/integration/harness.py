@@ -257,10 +257,10 @@ class UdpClient:
 
     transport = "UDP"
 
-    def __init__(self, server_port):
+    def __init__(self, server_port, local_port=0):
         self.server = (LOOPBACK, server_port)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((LOOPBACK, 0))
+        self.sock.bind((LOOPBACK, local_port))
         self.port = self.sock.getsockname()[1]
 
     def close(self):

@@ -4,7 +4,9 @@ Phones are tests/integration/phone.py (stdlib SIP over UDP/TCP); each case
 checks what each side receives, and the call_records rows at the end.
 """
 
+import os
 import sqlite3
+import subprocess
 import sys
 import time
 
@@ -12,8 +14,12 @@ import harness as h
 from harness import check, describe
 from phone import Phone
 
+BENCH_CALLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "calls")
+NO_ANSWER_SECONDS = 2
+
 USERS = [("1001", "pw-1001"), ("1002", "pw-1002"), ("1003", "pw-1003"),
-         ("1004", "pw-1004"), ("1005", "pw-1005"), ("1006", "pw-1006")]
+         ("1004", "pw-1004"), ("1005", "pw-1005"), ("1006", "pw-1006"),
+         ("1007", "pw-1007"), ("1008", "pw-1008")]
 
 
 def backends():
@@ -215,6 +221,52 @@ def cases(server):
         dialog.route_set = [real]
         hang_up(caller, dialog, callee)
 
+    def no_answer_408():
+        caller, callee = phone("1001"), phone("1002")
+        call_id, _, _, _ = caller.invite("1002", wait_final=False)
+        invite = callee.request_arrives("INVITE", call_id=call_id)
+        check(invite is not None, "callee got no INVITE")
+        callee.respond(invite, 180, "Ringing", to_tag="n1")
+        started = time.monotonic()
+        cancel = callee.request_arrives("CANCEL", timeout=NO_ANSWER_SECONDS + 5, call_id=call_id)
+        check(cancel is not None, "the unanswered branch was not cancelled")
+        callee.respond(cancel, 200)
+        callee.respond(invite, 487, "Request Terminated", to_tag="n1")
+        final = caller.response_arrives(call_id, "INVITE", timeout=5)
+        waited = time.monotonic() - started
+        check(final is not None and final.status == 408, f"caller wanted 408, got {describe(final)}")
+        check(NO_ANSWER_SECONDS - 0.5 <= waited <= NO_ANSWER_SECONDS + 3, f"no answer after {waited:.1f}s")
+        rows = record_rows(server, call_id)
+        check(rows and rows[0][9] == "failed" and rows[0][10] == 408, f"record {rows}")
+
+    def sipp_caller_and_callee():
+        """SIPp on both sides (the benchmark's scenarios): the callee is
+        registered from the port its SIPp then listens on."""
+        callee_port = h.free_port()
+        registrar_side = h.UdpClient(server.port, local_port=callee_port)
+        callee = h.SipUser(registrar_side, "1008", "pw-1008")
+        response = callee.register([f"<sip:1008@{h.LOOPBACK}:{callee_port}>"], expires=300)
+        registrar_side.close()
+        check(response is not None and response.status == 200, f"callee REGISTER {describe(response)}")
+        phone("1007")  # the caller is registered
+        uas = subprocess.Popen(
+            ["sipp", "-sf", os.path.join(BENCH_CALLS, "uas.xml"), "-i", h.LOOPBACK, "-p", str(callee_port),
+             "-t", "u1", "-d", "100", "-m", "5", "-nostdin", "-timeout", "40s"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=server.dir)
+        try:
+            csv = server.path("sipp-callers.csv")
+            h.write_users_csv(csv, [["1007", h.auth_field("1007", "pw-1007")]])
+            result = h.run_sipp(server.port, os.path.join(BENCH_CALLS, "uac.xml"), csv, 5, server.dir,
+                                rate=5, extra=["-d", "200", "-s", "1008",
+                                               "-auth_uri", f"1008@{h.LOOPBACK}:{server.port}"])
+            check(result.code == 0 and result.successful == 5 and result.failed == 0,
+                  "5 SIPp calls wanted\n" + result.describe())
+            check(uas.wait(timeout=20) == 0, f"SIPp callee exited with {uas.returncode}")
+        finally:
+            if uas.poll() is None:
+                uas.kill()
+                uas.wait()
+
     def close_all():
         for each in phones.values():
             each.close()
@@ -233,13 +285,16 @@ def cases(server):
         ("two bindings: one answers, the other is cancelled", two_bindings_one_answers),
         ("UDP caller to TCP callee: two Record-Route entries", udp_to_tcp_two_record_routes),
         ("in-dialog BYE with a forged route -> 481", forged_in_dialog_request_refused),
+        ("no answer within no_answer_timeout -> 408, branch cancelled", no_answer_408),
+        ("SIPp caller and SIPp callee: 5 calls", sipp_caller_and_callee),
         ("SIGTERM exits 0", close_all),
     ]
 
 
 def main():
     binary = sys.argv[1]
-    make = lambda: h.CppbxServer(binary, backends(), proxy={"auth_algorithms": '["MD5"]'})  # noqa: E731
+    make = lambda: h.CppbxServer(binary, backends(), proxy={"auth_algorithms": '["MD5"]',
+                                                                    "no_answer_timeout": str(NO_ANSWER_SECONDS)})  # noqa: E731
     failed = h.run_suite_no_exit(make, cases)
     sys.exit(1 if failed else 0)
 
