@@ -181,6 +181,11 @@ void Server::Impl::start() {
   transport_options.udp_blocking_receivers = true;
   transport_options.tcp_idle_timeout = std::chrono::seconds(config.proxy.tcp_idle_timeout_seconds);
   transport_options.limits.max_message_size = config.proxy.max_message_size;
+  transport_options.tls_port = config.proxy.tls_port;
+  transport_options.ws_port = config.proxy.ws_port;
+  transport_options.ws_handler = config.proxy.ws_handler;
+  transport_options.certificate_file = config.proxy.ssl_certificate;
+  transport_options.private_key_file = config.proxy.ssl_private_key;
   transport = transport::make_transport_layer(io, transport_options);
 
   transaction::TransactionLayer::Options transaction_options;
@@ -207,6 +212,11 @@ void Server::Impl::start() {
 
   spdlog::info("cppbx listening: udp {}:{} tcp {}:{} ({} I/O threads)", config.proxy.addr,
                transport->udp_port(), config.proxy.addr, transport->tcp_port(), thread_count);
+  if (config.proxy.tls_port) spdlog::info("cppbx listening: tls {}:{}", config.proxy.addr, transport->tls_port());
+  if (config.proxy.ws_port) {
+    spdlog::info("cppbx listening: {} {}:{} path {}", config.proxy.ssl_certificate.empty() ? "ws" : "ws and wss",
+                 config.proxy.addr, transport->ws_port(), config.proxy.ws_handler);
+  }
 }
 
 // The call module sends through the transaction and transport layers, which

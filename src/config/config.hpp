@@ -73,9 +73,13 @@ struct ProxyConfig {
   std::string addr = "0.0.0.0";
   uint16_t udp_port = 5060;
   uint16_t tcp_port = 5060;
-  std::optional<uint16_t> tls_port;
-  std::optional<uint16_t> ws_port;
-  std::string ws_handler = "/ws";
+  std::optional<uint16_t> tls_port;       // unset: no TLS listener
+  std::optional<uint16_t> ws_port;        // unset: no WebSocket listener (ws:// and wss://)
+  std::string ws_handler = "/ws";         // the WebSocket upgrade path
+  // PEM files of TLS and WSS, as written in [proxy] or else at the top level
+  // (the [proxy] one wins); paths relative to the working folder.
+  std::string ssl_certificate;
+  std::string ssl_private_key;
   std::vector<std::string> realms;
   std::string useragent = "cppbx";
   std::string callid_suffix;
@@ -128,6 +132,10 @@ struct Config {
   std::string log_file;
   std::string database_url = "sqlite://cppbx.sqlite3";
   std::string external_ip;
+  // The top-level certificate and key (shared with HTTPS); proxy.ssl_* holds
+  // the ones SIP uses, these unless [proxy] names its own.
+  std::string ssl_certificate;
+  std::string ssl_private_key;
   ProxyConfig proxy;
 };
 

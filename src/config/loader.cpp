@@ -35,11 +35,11 @@ using Names = std::set<std::string_view>;
 
 // Documented by RustPBX, not implemented by cppbx yet.
 const Names kTopLevelNotYetSupported = {
-    "http_gzip", "https_addr", "ssl_certificate", "ssl_private_key", "http_access_skip_paths",
+    "http_gzip", "https_addr", "http_access_skip_paths",
     "media_cache_path", "rtp_start_port", "rtp_end_port", "ice_servers", "console", "ami",
     "storage", "archive", "addons", "cluster", "recording", "callrecord"};
 const Names kProxyNotYetSupported = {
-    "ssl_certificate", "ssl_private_key", "addons",
+    "addons",
     "media_proxy", "codecs", "routes", "routes_files", "trunks", "trunks_files", "acl_files",
     "queues", "http_router"};
 
@@ -141,6 +141,7 @@ class Loader {
     // After the walk: database_url may appear anywhere before [proxy].
     for (auto& backend : config.proxy.user_backends) backend.database_url = config.database_url;
     check_registrar_limits(config.proxy);
+    resolve_tls_files(config);
   }
 
  private:
@@ -181,6 +182,8 @@ class Loader {
          [&](toml::node& n, const std::string& k) { read_database_url(n, k, c); }},
         {"external_ip",
          [&](toml::node& n, const std::string& k) { read_external_ip(n, k, c); }},
+        {"ssl_certificate", [&](toml::node& n, const std::string& k) { read_.assign(c.ssl_certificate, n, k); }},
+        {"ssl_private_key", [&](toml::node& n, const std::string& k) { read_.assign(c.ssl_private_key, n, k); }},
         {"proxy", [&](toml::node& n, const std::string& k) { read_proxy(n, k, c.proxy); }},
     };
   }
@@ -255,19 +258,20 @@ class Loader {
         if (auto value = read_.port(n, k)) target = *value;
       };
     };
-    auto future_port = [this](std::optional<uint16_t>& target) {
+    auto optional_port = [this](std::optional<uint16_t>& target) {
       return [this, &target](toml::node& n, const std::string& k) {
         if (auto value = read_.port(n, k)) target = *value;
-        not_yet_supported_warning(read_.where(n), k, "no listener is opened");
       };
     };
     return {
         {"addr", [&](toml::node& n, const std::string& k) { read_listen_addr(n, k, p); }},
         {"udp_port", port(p.udp_port)},
         {"tcp_port", port(p.tcp_port)},
-        {"tls_port", future_port(p.tls_port)},
-        {"ws_port", future_port(p.ws_port)},
-        {"ws_handler", text(p.ws_handler)},
+        {"tls_port", optional_port(p.tls_port)},
+        {"ws_port", optional_port(p.ws_port)},
+        {"ws_handler", [&](toml::node& n, const std::string& k) { read_ws_handler(n, k, p); }},
+        {"ssl_certificate", text(p.ssl_certificate)},
+        {"ssl_private_key", text(p.ssl_private_key)},
         {"realms", [&](toml::node& n, const std::string& k) { read_realms(n, k, p); }},
         {"useragent", text(p.useragent)},
         {"callid_suffix", text(p.callid_suffix)},
@@ -304,6 +308,16 @@ class Loader {
         {"tcp_idle_timeout_seconds", number(p.tcp_idle_timeout_seconds, 1, 7 * kOneDay)},
         {"max_message_size", number(p.max_message_size, 1024, 16 * 1024 * 1024)},
     };
+  }
+
+  void read_ws_handler(toml::node& node, const std::string& key, ProxyConfig& p) {
+    auto value = read_.string(node, key);
+    if (!value) return;
+    if (value->empty() || value->front() != '/' || value->find_first_of("?# \t") != std::string::npos) {
+      read_.error(node, key, fmt::format("'{}' is not an HTTP path (e.g. \"/ws\")", *value));
+      return;
+    }
+    p.ws_handler = *value;
   }
 
   void read_listen_addr(toml::node& node, const std::string& key, ProxyConfig& p) {
@@ -594,6 +608,53 @@ class Loader {
                                         "registrar_max_expires ({}..{})",
                                         p.registrar_expires, p.registrar_min_expires,
                                         p.registrar_max_expires));
+    }
+  }
+
+  // [proxy] ssl_* win over the top-level ones, key by key. The files are
+  // checked here for what needs no TLS library (there, readable, PEM of the
+  // right kind); whether the key matches the certificate is checked when the
+  // transport loads them (start-up error naming both files).
+  void resolve_tls_files(Config& c) {
+    ProxyConfig& p = c.proxy;
+    std::string certificate_key = p.ssl_certificate.empty() ? "ssl_certificate" : "proxy.ssl_certificate";
+    std::string private_key_key = p.ssl_private_key.empty() ? "ssl_private_key" : "proxy.ssl_private_key";
+    if (p.ssl_certificate.empty()) p.ssl_certificate = c.ssl_certificate;
+    if (p.ssl_private_key.empty()) p.ssl_private_key = c.ssl_private_key;
+    bool has_certificate = !p.ssl_certificate.empty();
+    bool has_key = !p.ssl_private_key.empty();
+    if (has_certificate != has_key) {
+      const std::string& present = has_certificate ? certificate_key : private_key_key;
+      diagnostics().error(position_of(present), present,
+                          has_certificate ? "ssl_private_key is missing: TLS needs both files"
+                                          : "ssl_certificate is missing: TLS needs both files");
+    }
+    if (has_certificate) check_pem_file(certificate_key, p.ssl_certificate, PemKind::Certificate);
+    if (has_key) check_pem_file(private_key_key, p.ssl_private_key, PemKind::PrivateKey);
+    if (p.tls_port && !(has_certificate && has_key)) {
+      diagnostics().error(position_of("proxy.tls_port"), "proxy.tls_port",
+                          "TLS needs ssl_certificate and ssl_private_key (top level or in [proxy])");
+    }
+  }
+
+  enum class PemKind { Certificate, PrivateKey };
+
+  // Reads the start of the file only: a PEM header is near its top.
+  void check_pem_file(const std::string& key, const std::string& path, PemKind kind) {
+    std::error_code ec;
+    std::ifstream in(path, std::ios::binary);
+    if (!fs::is_regular_file(path, ec) || !in) {
+      diagnostics().error(position_of(key), key, fmt::format("'{}' is not a readable file", path));
+      return;
+    }
+    std::string head(64 * 1024, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<size_t>(in.gcount()));
+    std::string_view label = kind == PemKind::Certificate ? "CERTIFICATE-----" : "PRIVATE KEY-----";
+    if (head.find("-----BEGIN ") == std::string::npos || head.find(label) == std::string::npos) {
+      diagnostics().error(position_of(key), key,
+                          fmt::format("'{}' holds no PEM {}", path,
+                                      kind == PemKind::Certificate ? "certificate" : "private key"));
     }
   }
 

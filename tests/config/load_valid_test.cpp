@@ -238,15 +238,6 @@ TEST_F(ConfigFileTest, LocatorTypeAndItsOwnKeysAreKeptForTheFactory) {
   EXPECT_TRUE(about("proxy.locator.url").empty()) << all_text();
 }
 
-TEST_F(ConfigFileTest, FuturePortsAreReadAndFlagged) {
-  Config c = load("[proxy]\ntls_port = 5061\nws_port = 8089\n");
-  EXPECT_TRUE(errors().empty()) << all_text();
-  EXPECT_EQ(c.proxy.tls_port, std::optional<uint16_t>(5061));
-  EXPECT_EQ(c.proxy.ws_port, std::optional<uint16_t>(8089));
-  EXPECT_EQ(about("proxy.tls_port").size(), 1u);
-  EXPECT_EQ(about("proxy.ws_port").size(), 1u);
-}
-
 TEST(EmbeddedDefault, OneMemoryUserWithAFreshRandomPassword) {
   std::string user, password, other_user, other_password;
   Config c = embedded_default(user, password);
