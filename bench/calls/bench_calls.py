@@ -265,6 +265,22 @@ def memory_kib(server):
     return bench.status_kib(pids, "VmRSS"), bench.pss_kib(pids), len(pids)
 
 
+def kamailio_shm_used_kib(server):
+    """Kamailio's shared memory really in use (kamcmd core.shmmem 'used'),
+    None for another server or when the control socket does not answer.
+    RSS and Pss keep every shared-memory page ever touched, so they show
+    Kamailio's high-water mark of transactions, not what it holds per call."""
+    if server.name != "kamailio":
+        return None
+    try:
+        answer = subprocess.run(["kamcmd", "-s", f"unix:{server.dir}/ctl.sock", "core.shmmem"],
+                                capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"^\s*used:\s*(\d+)", answer.stdout, re.MULTILINE)
+    return int(match[1]) / 1024 if match else None
+
+
 def calls_up(folder):
     """Calls in progress now, summed over the lanes' SIPp statistics files."""
     total = 0
@@ -282,6 +298,7 @@ def hold_phase(server, csv, workdir, lanes, count, rate, quiet_seconds):
     hold = ramp + quiet_seconds + 10
     folder = tempfile.mkdtemp(prefix=f"hold-{server.name}-", dir=workdir)
     base_rss, base_pss, _ = memory_kib(server)
+    base_shm = kamailio_shm_used_kib(server)
     outcome = {}
     runner = threading.Thread(target=lambda: outcome.update(
         run=calls(server, csv, folder, lanes, count, rate, hold,
@@ -291,6 +308,7 @@ def hold_phase(server, csv, workdir, lanes, count, rate, quiet_seconds):
     time.sleep(max(ramp + quiet_seconds - (time.monotonic() - started), 0))
     established = calls_up(folder)
     rss, pss, processes = memory_kib(server)
+    shm = kamailio_shm_used_kib(server)
     print(f"  {server.name}: {established} calls up after {time.monotonic() - started:.0f} s, "
           f"RSS {base_rss / 1024:.1f} -> {rss / 1024:.1f} MB, "
           f"Pss {base_pss / 1024:.1f} -> {pss / 1024:.1f} MB; hanging up", flush=True)
@@ -306,6 +324,9 @@ def hold_phase(server, csv, workdir, lanes, count, rate, quiet_seconds):
         "rss_kib": rss, "pss_kib": pss, "processes": processes,
         "rss_per_call": (rss - base_rss) * 1024 / established if established else float("nan"),
         "pss_per_call": (pss - base_pss) * 1024 / established if established else float("nan"),
+        "shm_per_call": ((shm - base_shm) * 1024 / established
+                         if established and shm is not None and base_shm is not None
+                         else float("nan")),
     }
 
 
@@ -378,6 +399,7 @@ def report(args, names, broken, held, cpu, knees, steps):
         row("calls held at once", of(held, "established", "", 0), False),
         row("RSS growth per held call", of(held, "rss_per_call", " B", 0)),
         row("Pss growth per held call", of(held, "pss_per_call", " B", 0)),
+        row("Kamailio shm in use, growth per call", of(held, "shm_per_call", " B", 0), False),
         row("RSS summed, calls held", of(held, "rss_kib", " MB", 1, 1 / 1024)),
         row("Pss summed, calls held", of(held, "pss_kib", " MB", 1, 1 / 1024)),
         row("processes", of(held, "processes", "", 0), False),
