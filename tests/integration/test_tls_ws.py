@@ -6,7 +6,9 @@ Over TLS (Python ssl, the certificate verified as its own CA for
 200, a query on the same flow lists the binding, and closing the connection
 takes the binding offline (a query over UDP finds none). The locator webhook
 (recorder_service.py) shows the registered event with the flow's transport and
-supports_webrtc true for WS/WSS only, then the offline event. Also: an
+supports_webrtc true for WS/WSS only, then the offline event. A sips: AoR
+registered over TLS is the sip: AoR of the same user (docs/architecture.md,
+Transports). Also: an
 upgrade off ws_handler gets 404, one without subprotocol "sip" 400; a key
 that does not match the certificate stops start-up with both files named, and
 --check-config names a missing certificate file by its key.
@@ -80,6 +82,21 @@ class FlowUser(h.SipUser):
         return self.final_response()
 
 
+class SipsUser(FlowUser):
+    """Registers its sips: AoR (RFC 3261 26) with a sips: Request-URI."""
+
+    @property
+    def aor(self):
+        return f"sips:{self.username}@{self.domain}"
+
+    def register(self, contacts=(), expires=None, algorithm="MD5", extra=(), password=None):
+        headers = [("Contact", c) for c in contacts]
+        if expires is not None:
+            headers.append(("Expires", str(expires)))
+        return self.request("REGISTER", headers + list(extra), request_uri=f"sips:{self.domain}",
+                            algorithm=algorithm, password=password)
+
+
 class Receiver(services.Service):
     def __init__(self):
         super().__init__("recorder_service.py")
@@ -142,6 +159,19 @@ def cases(server, receiver, certificate, tls_port, ws_port):
                                contact_uri="sip:carol@p0w8x1.invalid;transport=ws",
                                via_host="p0w8x1.invalid", transport="Wss", webrtc=True)
 
+    def sips_aor_is_the_sip_aor():
+        client = TlsClient(tls_port, context)
+        contact = f"sips:alice@{h.LOOPBACK}:{client.port}"
+        try:
+            phone = SipsUser(client, "alice", "alice-pw", h.LOOPBACK, contact)
+            response = phone.register([f"<{contact}>"], expires=300)
+            check(response is not None and response.status == 200, f"sips REGISTER: {h.describe(response)}")
+            with h.closing_all(h.UdpClient(server.port)) as (udp,):
+                listed = h.SipUser(udp, "alice", "alice-pw").query()
+            check(any(contact in c for c in listed), f"the sip: AoR lists {listed}, expected {contact}")
+        finally:
+            client.close()
+
     def upgrade_refusals():
         try:
             ws_client.connect(f"ws://{h.LOOPBACK}:{ws_port}/elsewhere")
@@ -157,6 +187,7 @@ def cases(server, receiver, certificate, tls_port, ws_port):
     return [("REGISTER over TLS, query, close -> offline", register_over_tls),
             ("REGISTER over WS, query, close -> offline", register_over_ws),
             ("REGISTER over WSS on the ws_port, query, close -> offline", register_over_wss_on_the_same_port),
+            ("sips: AoR over TLS is found as the sip: AoR", sips_aor_is_the_sip_aor),
             ("upgrade refused off the path (404) and without 'sip' (400)", upgrade_refusals)]
 
 
