@@ -55,7 +55,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "registrar"))
+sys.path.insert(0, os.path.join(HERE, "..", "backends"))
 import bench  # noqa: E402  (bench/registrar/bench.py; puts the harness on sys.path)
+import bench_backends  # noqa: E402  (its warning_summary reads cppbx's log)
 from bench import h  # noqa: E402
 
 UAC_XML = os.path.join(HERE, "uac.xml")
@@ -378,7 +380,9 @@ def ratio_of(values):
     return f"{numbers[0] / numbers[1]:.2f}"
 
 
-def report(args, names, broken, held, cpu, knees, steps):
+def report(args, servers, broken, held, cpu, knees, steps):
+    names = [server.name for server in servers]
+
     def row(label, values, ratio=True):
         return (f"{label:40s}" + "".join(f"{value:>14s}" for value in values)
                 + (f"{ratio_of(values):>16s}" if ratio else ""))
@@ -422,6 +426,10 @@ def report(args, names, broken, held, cpu, knees, steps):
                              f"{run['achieved']:.0f}/s {run['response_ms']:.0f} ms "
                              f"{run['failed_pct']:.1f}%{'' if run['ok'] else ' OVER'}")
             lines.append(f"{rate:>8d}" + "".join(f"{text:>28s}" for text in cells))
+    for server in servers:
+        if isinstance(server, h.CppbxServer):
+            lines += ["", f"{server.name} log lines at warn level or above: "
+                      f"{bench_backends.warning_summary(server)}"]
     for name, reason in broken.items():
         lines += ["", f"{name}: FAILED, left out of every phase. The probe call failed:", reason]
     return "\n".join(lines)
@@ -437,8 +445,8 @@ def parse_arguments():
                         help="callee users, each with its own SIPp callee and caller process")
     parser.add_argument("--ring-ms", type=int, default=20,
                         help="callee's ring time between its 180 and its 200")
-    parser.add_argument("--calls", type=int, default=10000, help="calls in the CPU phase")
-    parser.add_argument("--fixed-rate", type=int, default=500, help="call rate of the CPU phase")
+    parser.add_argument("--calls", type=int, default=20000, help="calls in the CPU phase")
+    parser.add_argument("--fixed-rate", type=int, default=1000, help="call rate of the CPU phase")
     parser.add_argument("--hold", type=float, default=1.0,
                         help="seconds each call is held (CPU phase and rate steps)")
     parser.add_argument("--rates", default="250,500,1000,1500,2000,2500,3000,3500,4000,5000",
@@ -512,8 +520,7 @@ def main():
             if "kamailio" in wanted:
                 servers.append(stack.enter_context(bench.Kamailio(users, KAMAILIO_CFG)))
             broken, held, cpu, knees, steps = run_phases(args, servers, csv, workdir, lanes)
-            summary = report(args, [server.name for server in servers], broken, held, cpu,
-                             knees, steps)
+            summary = report(args, servers, broken, held, cpu, knees, steps)
             print("\n" + summary, flush=True)
             if args.out:
                 with open(args.out, "w") as handle:
