@@ -9,8 +9,10 @@ Design decisions:
   (bench/calls/kamailio.cfg.in: tm, rr, registrar, 407 for INVITEs).
 - One call (uac.xml): INVITE, 407, ACK, INVITE with credentials, 100, 180,
   200, ACK, hold (-d), BYE, 200. The callee (uas.xml) rings --ring-ms
-  between its 180 and its 200: sent back to back, two proxy workers may
-  forward them in either order, which fails the call.
+  between its 180 and its 200 (sent back to back, two proxy workers race
+  them). Under load the 180 is optional (UDP provisionals may be lost, and
+  a late one arriving during the hold is ignored); the probe call checks in
+  SIPp's message trace that each server forwards it.
 - Lanes: SIPp 3.6 puts one fixed digest uri in every request of a run
   (sip:remote_ip:port, or -auth_uri), so a run can only authenticate calls
   to one Request-URI: a server that checks the digest uri against the
@@ -187,7 +189,7 @@ def split(total, parts):
     return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
 
 
-def calls(server, csv, workdir, lanes, count, rate, hold_seconds, limit=None):
+def calls(server, csv, workdir, lanes, count, rate, hold_seconds, limit=None, extra=()):
     """`count` calls at `rate`, shared out among the lanes, run in parallel."""
     results = [None] * len(lanes)
     counts = split(count, len(lanes))
@@ -203,7 +205,8 @@ def calls(server, csv, workdir, lanes, count, rate, hold_seconds, limit=None):
             timeout=int(counts[index] / lane_rate * 3 + hold_seconds) + 30,
             recv_timeout_ms=5000,
             extra=["-l", str(lane_limit), "-d", str(int(hold_seconds * 1000)),
-                   "-s", lane.user, "-auth_uri", f"{lane.user}@{h.LOOPBACK}:{server.port}"])
+                   "-s", lane.user, "-auth_uri", f"{lane.user}@{h.LOOPBACK}:{server.port}",
+                   "-pause_msg_ign", *extra])
 
     started = time.monotonic()
     threads = [threading.Thread(target=run, args=(index, lane)) for index, lane in enumerate(lanes)]
@@ -252,11 +255,20 @@ def failing_step(run, server, lanes):
 
 
 def probe_call(server, csv, workdir, lanes):
-    """One call per lane; None when all succeed, else what failed."""
-    run = calls(server, csv, workdir, lanes, len(lanes), len(lanes), 0)
-    if run.successful == len(lanes) and run.failed == 0:
-        return None
-    return failing_step(run, server, lanes)
+    """One call per lane, messages traced; None when every call succeeded
+    and got its 180, else what failed."""
+    folder = tempfile.mkdtemp(prefix=f"probe-{server.name}-", dir=workdir)
+    run = calls(server, csv, folder, lanes, len(lanes), len(lanes), 0, extra=["-trace_msg"])
+    if run.successful != len(lanes) or run.failed != 0:
+        return failing_step(run, server, lanes)
+    rings = 0
+    for path in glob.glob(os.path.join(folder, "*_messages.log")):
+        with open(path, errors="replace") as handle:
+            rings += len(re.findall(r"^SIP/2\.0 180 ", handle.read(), re.MULTILINE))
+    if rings < len(lanes):
+        return (f"{len(lanes)} probe calls were set up but only {rings} 180 Ringing reached "
+                f"the caller (the callee sends one per call)")
+    return None
 
 
 # --------------------------------------------------------------------------
