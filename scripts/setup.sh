@@ -9,7 +9,7 @@ build_packages=(
   libboost1.81-dev libboost-url1.81-dev
   libssl-dev libcurl4-openssl-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libsoci-dev libsqlite3-dev libhiredis-dev
+  libsoci-dev libsqlite3-dev libhiredis-dev libargon2-dev
 )
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev

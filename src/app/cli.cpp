@@ -17,6 +17,8 @@
 #include "common/logging.hpp"
 #include "common/version.hpp"
 #include "config/config.hpp"
+#include "storage/admin_store.hpp"
+#include "storage/database.hpp"
 
 namespace cppbx::app {
 namespace {
@@ -25,6 +27,8 @@ struct Options {
   std::string config_path;
   bool check_only = false;
   bool show_version = false;
+  std::string super_username;  // --super-username: create or reset a console administrator
+  std::string super_password;
 };
 
 // Validation that needs the other layers (user backend fields, ACL rules).
@@ -53,6 +57,42 @@ void print_first_user(const std::string& user, const std::string& password,
             << ")\n";
 }
 
+// `--super-username NAME --super-password PASS`: creates the console
+// administrator or resets its password in the main database (as RustPBX
+// does), then exits: 0 done, 1 configuration or database unusable, 2 bad
+// name or password. The password is hashed (argon2id) and never printed.
+int set_super_user(const Options& options) {
+  if (options.super_password.empty()) {
+    std::cerr << "cppbx: --super-username needs --super-password\n";
+    return 2;
+  }
+  config::Diagnostics diagnostics;
+  std::string unused_user, unused_password;
+  config::Config config = options.config_path.empty() ? config::embedded_default(unused_user, unused_password)
+                                                      : config::load_file(options.config_path, diagnostics);
+  if (diagnostics.has_errors()) {
+    print_diagnostics(diagnostics);
+    return 1;
+  }
+  log::init("warn", "");  // migrations on first use stay off stdout
+  std::string error;
+  auto database = storage::Database::open(config.database_url, error);
+  if (!database) {
+    std::cerr << "cppbx: " << error << '\n';
+    return 1;
+  }
+  storage::AdminStore admins(*database);
+  bool created = false;
+  auto status = admins.set_password(options.super_username, options.super_password, created);
+  if (!status.ok()) {
+    std::cerr << "cppbx: " << status.message << '\n';
+    return status.kind == storage::StoreStatus::Kind::Invalid ? 2 : 1;
+  }
+  std::cout << "cppbx: administrator " << options.super_username << (created ? " created" : ": password reset")
+            << '\n';
+  return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -63,6 +103,9 @@ int run_cli(int argc, char** argv) {
   cli.add_flag("--check-config", options.check_only,
                "Load and validate the configuration, print every problem, and exit");
   cli.add_flag("-V,--version", options.show_version, "Print the version and exit");
+  cli.add_option("--super-username", options.super_username,
+                 "Create the console administrator NAME (or reset its password) and exit");
+  cli.add_option("--super-password", options.super_password, "The administrator's password (with --super-username)");
   ExtensionCli extensions;
   extensions.attach(cli);
   CLI11_PARSE(cli, argc, argv);
@@ -72,6 +115,7 @@ int run_cli(int argc, char** argv) {
     return 0;
   }
   if (extensions.selected()) return extensions.run(options.config_path, std::cin, std::cout, std::cerr);
+  if (!options.super_username.empty()) return set_super_user(options);
 
   config::Diagnostics diagnostics;
   std::string first_user, first_password;

@@ -30,6 +30,7 @@
 #include "app/locator_factory.hpp"
 #include "location/locator_webhook.hpp"
 #include "call/call_tracker.hpp"
+#include "http_api/http_api.hpp"
 #include "proxy/call_module.hpp"
 #include "proxy/proxy_core.hpp"
 #include "proxy/registrar_module.hpp"
@@ -113,6 +114,7 @@ struct Server::Impl {
   std::unique_ptr<transaction::TransactionLayer> transactions;
   std::unique_ptr<proxy::ProxyCore> core;
   std::shared_ptr<proxy::CallModule> calls;  // null without the call module
+  std::unique_ptr<http_api::HttpApi> http_api;  // null when http_addr cannot be served
   bool stopping = false;
 
   explicit Impl(config::Config cfg)
@@ -127,6 +129,7 @@ struct Server::Impl {
   std::string home_proxy() const;
   void start_webhook(const std::vector<std::shared_ptr<proxy::Module>>& modules);
   void attach_call_module(const proxy::ServerIdentity& identity);
+  void start_http_api();
 };
 
 // The SIP address other nodes reach this one at, stored with each binding
@@ -209,6 +212,7 @@ void Server::Impl::start() {
   });
   transport->start();
   watch_signals();
+  start_http_api();
 
   spdlog::info("cppbx listening: udp {}:{} tcp {}:{} ({} I/O threads)", config.proxy.addr,
                transport->udp_port(), config.proxy.addr, transport->tcp_port(), thread_count);
@@ -260,6 +264,17 @@ void Server::Impl::start_webhook(const std::vector<std::shared_ptr<proxy::Module
   locator->set_observer(std::make_shared<OfflineFanOut>(
       std::vector<std::shared_ptr<location::LocationObserver>>{std::make_shared<OfflineLogger>(), webhook}));
   spdlog::info("locator webhook: events to {}", http::url_for_logs(config.proxy.locator_webhook->url));
+}
+
+// The console's API on its own thread; it cannot stop SIP from starting.
+void Server::Impl::start_http_api() {
+  http_api::HttpApiEnvironment environment{config, locator, webhook, {}, home_proxy(), {}};
+  environment.make_locator = [database_url = config.database_url, home = home_proxy()](
+                                 const config::LocatorConfig& c, boost::asio::io_context& api_io,
+                                 config::Diagnostics& d) { return make_locator(c, {api_io, database_url, home}, d); };
+  std::string error;
+  http_api = http_api::HttpApi::start(std::move(environment), error);
+  if (!http_api) spdlog::error("http api: not started: {}", error);
 }
 
 std::shared_ptr<proxy::ServerIdentity> Server::Impl::make_identity() const {
@@ -318,6 +333,7 @@ void Server::Impl::stop_gracefully() {
   stopping = true;
   transactions->shutdown(kShutdownGrace, [this] {
     boost::asio::post(io, [this] {
+      http_api.reset();
       transport->stop();
       locator->stop();
       if (webhook) {

@@ -125,6 +125,12 @@ struct ProxyConfig {
   std::string generated_dir = "./config";
 };
 
+// [console]: the web console and the JSON API under /api (http_api/).
+struct ConsoleConfig {
+  std::string base_path = "/console";  // where the console's pages are served
+  bool secure_cookie = false;          // session cookie marked Secure (behind HTTPS)
+};
+
 struct Config {
   std::string source_file;                // empty for the embedded default
   std::string http_addr = "0.0.0.0:8080";
@@ -137,6 +143,7 @@ struct Config {
   std::string ssl_certificate;
   std::string ssl_private_key;
   ProxyConfig proxy;
+  ConsoleConfig console;
 };
 
 // Loads a TOML file. Returns the config even when diagnostics has errors (so

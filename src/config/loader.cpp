@@ -36,12 +36,17 @@ using Names = std::set<std::string_view>;
 // Documented by RustPBX, not implemented by cppbx yet.
 const Names kTopLevelNotYetSupported = {
     "http_gzip", "https_addr", "http_access_skip_paths",
-    "media_cache_path", "rtp_start_port", "rtp_end_port", "ice_servers", "console", "ami",
+    "media_cache_path", "rtp_start_port", "rtp_end_port", "ice_servers", "ami",
     "storage", "archive", "addons", "cluster", "recording", "callrecord"};
 const Names kProxyNotYetSupported = {
     "addons",
     "media_proxy", "codecs", "routes", "routes_files", "trunks", "trunks_files", "acl_files",
     "queues", "http_router"};
+
+// [console] keys of RustPBX that cppbx does not need or has not built:
+// sessions are random ids held in memory (no signing secret), and
+// administrators are created with --super-username only.
+const Names kConsoleNotYetSupported = {"session_secret", "allow_registration"};
 
 const Names kModules = {"acl", "auth", "registrar", "call"};
 const Names kBackendTypes = {"memory", "database", "http", "plain", "extension"};
@@ -185,6 +190,7 @@ class Loader {
         {"ssl_certificate", [&](toml::node& n, const std::string& k) { read_.assign(c.ssl_certificate, n, k); }},
         {"ssl_private_key", [&](toml::node& n, const std::string& k) { read_.assign(c.ssl_private_key, n, k); }},
         {"proxy", [&](toml::node& n, const std::string& k) { read_proxy(n, k, c.proxy); }},
+        {"console", [&](toml::node& n, const std::string& k) { read_console(n, k, c.console); }},
     };
   }
 
@@ -196,6 +202,30 @@ class Loader {
       return;
     }
     c.http_addr = *value;
+  }
+
+  void read_console(toml::node& node, const std::string& key, ConsoleConfig& console) {
+    auto* table = expect_table(node, key);
+    if (!table) return;
+    Handlers handlers = {
+        {"base_path", [&](toml::node& n, const std::string& k) { read_console_base_path(n, k, console); }},
+        {"secure_cookie", [&](toml::node& n, const std::string& k) { read_.assign(console.secure_cookie, n, k); }},
+    };
+    walk(*table, key, handlers, kConsoleNotYetSupported);
+  }
+
+  // "/console", "/admin/ui": an absolute path without a trailing slash (the
+  // root "/" alone is refused: /api lives there).
+  void read_console_base_path(toml::node& node, const std::string& key, ConsoleConfig& console) {
+    auto value = read_.string(node, key);
+    if (!value) return;
+    bool valid = value->size() > 1 && value->front() == '/' && value->back() != '/' &&
+                 value->find_first_of("?# \t") == std::string::npos && value->rfind("/api", 0) != 0;
+    if (!valid) {
+      read_.error(node, key, fmt::format("'{}' is not a path such as \"/console\" (no trailing '/', not under /api)", *value));
+      return;
+    }
+    console.base_path = *value;
   }
 
   void read_log_level(toml::node& node, const std::string& key, Config& c) {

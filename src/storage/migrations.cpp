@@ -111,6 +111,27 @@ Migration call_records_table(int version) {
   return migration;
 }
 
+// Console administrators (storage/admin_store.hpp): a unique name and the
+// argon2id hash in PHC form (at most ~100 characters with our costs; 255
+// leaves room for larger ones). Only the id column differs per dialect.
+Migration admins_table(int version) {
+  auto create_with_id = [](const std::string& id_column) {
+    return "CREATE TABLE IF NOT EXISTS admins ("
+           " id " + id_column + ","
+           " username VARCHAR(64) NOT NULL UNIQUE,"
+           " password_hash VARCHAR(255) NOT NULL,"
+           " created_at VARCHAR(32) NOT NULL,"
+           " updated_at VARCHAR(32) NOT NULL)";
+  };
+  Migration migration;
+  migration.version = version;
+  migration.name = "create admins";
+  migration.sqlite = {create_with_id("INTEGER PRIMARY KEY AUTOINCREMENT")};
+  migration.postgresql = {create_with_id("BIGSERIAL PRIMARY KEY")};
+  migration.mysql = {create_with_id("BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY")};
+  return migration;
+}
+
 }  // namespace
 
 const std::vector<Migration>& builtin_migrations() {
@@ -124,6 +145,7 @@ const std::vector<Migration>& builtin_migrations() {
       extensions_table(2),
       locations_table(3),
       call_records_table(4),
+      admins_table(5),
   };
   return migrations;
 }

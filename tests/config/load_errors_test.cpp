@@ -202,7 +202,7 @@ dest = "sip:b"
   EXPECT_TRUE(errors().empty()) << all_text();
   auto found = warnings();
   ASSERT_EQ(found.size(), 5u) << all_text();
-  for (const char* key : {"rtp_start_port", "console", "ice_servers", "proxy.routes",
+  for (const char* key : {"rtp_start_port", "console.allow_registration", "ice_servers", "proxy.routes",
                           "proxy.trunks"}) {
     auto about_key = about(key);
     ASSERT_EQ(about_key.size(), 1u) << key << "\n" << all_text();

@@ -105,7 +105,7 @@ TEST_F(ConfigFileTest, RustPbxExampleLoadsWithWarningsOnly) {
   Config c = load_file(example, diagnostics_);
   EXPECT_TRUE(errors().empty()) << all_text();
   EXPECT_FALSE(warnings().empty());
-  for (const char* key : {"media_cache_path", "console", "recording", "callrecord",
+  for (const char* key : {"media_cache_path", "console.allow_registration", "recording", "callrecord",
                           "proxy.media_proxy", "proxy.routes_files", "proxy.trunks_files",
                           "proxy.addons", "proxy.acl_files"}) {
     auto found = about(key);

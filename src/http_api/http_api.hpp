@@ -1,0 +1,65 @@
+// The JSON API of the web console (docs/http-api.md), served on http_addr.
+//
+// Design decisions:
+// - Its own io_context and thread (Boost.Beast), never the SIP threads: the
+//   console can be slow or busy without touching a REGISTER. Anything that
+//   blocks (SQL, argon2id, building a backend under test) runs on the API's
+//   own BlockingPoolOf workers; HTTP calls go through an asynchronous
+//   http_client.
+// - The layer does not depend on app/: the server lends it what it needs
+//   (the running locator and webhook, a locator maker for the locator Test).
+// - Not being able to listen on http_addr is logged as an error and leaves
+//   SIP running (start() returns nullptr): the PBX matters more than its
+//   console.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "config/config.hpp"
+#include "location/locator.hpp"
+#include "location/locator_webhook.hpp"
+#include "storage/admin_store.hpp"
+
+namespace cppbx::http_api {
+
+// Builds a locator from a [proxy.locator]-shaped config (for the Test of a
+// locator); `io` is the API's own context. Same contract as app::make_locator.
+using LocatorMaker = std::function<std::shared_ptr<location::Locator>(
+    const config::LocatorConfig& config, boost::asio::io_context& io, config::Diagnostics& diagnostics)>;
+
+struct HttpApiEnvironment {
+  config::Config config;                               // as loaded; shown by the settings routes
+  std::shared_ptr<location::Locator> locator;          // the running one (dashboard)
+  std::shared_ptr<location::LocatorWebhook> webhook;   // null without [proxy.locator_webhook]
+  LocatorMaker make_locator;
+  std::string home_proxy;                              // this node's SIP address (sample events)
+  storage::AdminHashCost admin_hash_cost;              // tests lower it
+};
+
+class HttpApi {
+ public:
+  // Opens the databases, binds http_addr and starts serving. nullptr with
+  // the reason in `error` (never a secret) when it cannot.
+  static std::unique_ptr<HttpApi> start(HttpApiEnvironment environment, std::string& error);
+  ~HttpApi();  // stops serving, answers what is pending, joins its threads
+  HttpApi(const HttpApi&) = delete;
+  HttpApi& operator=(const HttpApi&) = delete;
+
+  uint16_t port() const;
+  // Every route as (method, pattern), in registration order.
+  std::vector<std::pair<std::string, std::string>> routes() const;
+
+ private:
+  struct Impl;
+  explicit HttpApi(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cppbx::http_api
