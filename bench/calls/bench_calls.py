@@ -34,6 +34,8 @@ Design decisions:
      read memory once every call is established and the set-up transactions
      are gone (--quiet-seconds); growth of summed RSS and Pss over the
      baseline (users registered, no call) divided by the calls established.
+     Read again --quiet-seconds after the last BYE: memory that stays is
+     the allocator's high-water mark, not state per call.
      Run first, before later load leaves freed pages with the allocator.
   2. CPU: --calls calls at --fixed-rate with --hold seconds each;
      utime+stime of the server's process tree before and after, divided by
@@ -223,15 +225,22 @@ EXPECTING = re.compile(r"while (expecting '[^']+'|pausing|sending [^(]*)\s*\(ind
                        r"received '([^\r\n]*)")
 
 
+CALL_ID = re.compile(r"(Call-Id|call) '?[^' ]*@[^' ]*'?", re.IGNORECASE)
+
+
 def error_summary(run, limit=5):
-    """SIPp's failed-call events grouped by kind, most frequent first."""
+    """SIPp's failed-call events grouped by kind, most frequent first.
+    'Dead call' events (a message for a call already over, e.g. the answer
+    to a retransmission) are not causes and are left out."""
     kinds = {}
     for line in run.errors.splitlines():
+        if "Dead call" in line:
+            continue
         match = EXPECTING.search(line)
         if match:
             key = f"{match[1]} (step {match[2]}), got {match[3][:60]}"
-        elif "Aborting" in line or "timeout" in line.lower():
-            key = line.split("\t")[-1].split(": ", 1)[-1][:100]
+        elif re.search(r"abort|timeout|retrans|fail", line, re.IGNORECASE):
+            key = CALL_ID.sub(r"\1 ...", line.split("\t")[-1].split(": ", 1)[-1])[:100]
         else:
             continue
         kinds[key] = kinds.get(key, 0) + 1
@@ -330,6 +339,11 @@ def hold_phase(server, csv, workdir, lanes, count, rate, quiet_seconds):
     run = outcome.get("run")
     if run and run.failed:
         print(f"  {server.name}: {run.failed} failed: {error_summary(run)}", flush=True)
+    time.sleep(quiet_seconds)  # the BYE transactions go too
+    after_rss, after_pss, _ = memory_kib(server)
+    after_shm = kamailio_shm_used_kib(server)
+    print(f"  {server.name}: {quiet_seconds} s after the last BYE: RSS {after_rss / 1024:.1f} MB, "
+          f"Pss {after_pss / 1024:.1f} MB", flush=True)
     return {
         "established": established,
         "successful": run.successful if run else -1,
@@ -341,6 +355,10 @@ def hold_phase(server, csv, workdir, lanes, count, rate, quiet_seconds):
         "shm_per_call": ((shm - base_shm) * 1024 / established
                          if established and shm is not None and base_shm is not None
                          else float("nan")),
+        "after_rss_kib": after_rss, "after_pss_kib": after_pss,
+        "after_shm_per_call": ((after_shm - base_shm) * 1024 / established
+                               if established and after_shm is not None
+                               and base_shm is not None else float("nan")),
     }
 
 
@@ -418,6 +436,8 @@ def report(args, servers, broken, held, cpu, knees, steps):
         row("Kamailio shm in use, growth per call", of(held, "shm_per_call", " B", 0), False),
         row("RSS summed, calls held", of(held, "rss_kib", " MB", 1, 1 / 1024)),
         row("Pss summed, calls held", of(held, "pss_kib", " MB", 1, 1 / 1024)),
+        row("RSS summed, after the hang-up", of(held, "after_rss_kib", " MB", 1, 1 / 1024)),
+        row("Pss summed, after the hang-up", of(held, "after_pss_kib", " MB", 1, 1 / 1024)),
         row("processes", of(held, "processes", "", 0), False),
         "",
         f"CPU phase: {args.calls} calls at {args.fixed_rate}/s, hold {args.hold:g} s; "
