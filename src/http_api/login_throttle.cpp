@@ -14,6 +14,12 @@ std::chrono::seconds LoginThrottle::delay_after(size_t failures) const {
   return std::min(delay, options_.max_delay);
 }
 
+// The window starts when the wait ends, so a long wait never lapses into a
+// clean slate.
+bool LoginThrottle::forgotten(const Entry& entry, Clock::time_point now) const {
+  return now - entry.last_failure >= delay_after(entry.failures) + options_.window;
+}
+
 std::chrono::seconds LoginThrottle::admit(const std::string& address, Clock::time_point now) {
   std::lock_guard lock(mutex_);
   auto found = entries_.find(address);
@@ -23,7 +29,7 @@ std::chrono::seconds LoginThrottle::admit(const std::string& address, Clock::tim
     return std::chrono::seconds(0);
   }
   Entry& entry = found->second;
-  if (entry.in_flight == 0 && entry.failures > 0 && now - entry.last_failure >= options_.window) {
+  if (entry.in_flight == 0 && entry.failures > 0 && forgotten(entry, now)) {
     entry.failures = 0;
   }
   const size_t counted = entry.failures + entry.in_flight;
@@ -64,7 +70,7 @@ size_t LoginThrottle::tracked_addresses() const {
 void LoginThrottle::make_room(Clock::time_point now) {
   if (entries_.size() < options_.max_addresses) return;
   for (auto it = entries_.begin(); it != entries_.end();) {
-    bool stale = it->second.in_flight == 0 && now - it->second.last_failure >= options_.window;
+    bool stale = it->second.in_flight == 0 && forgotten(it->second, now);
     it = stale ? entries_.erase(it) : std::next(it);
   }
   while (entries_.size() >= options_.max_addresses) {

@@ -6,7 +6,8 @@
 // (15 min); an attempt during the wait is refused at once (the API answers
 // 429 with Retry-After) without checking the password, so guessing costs
 // the attacker time and us no argon2 work. Failures are forgotten `window`
-// (10 min) after the last one, or at once on a successful login.
+// (10 min) after the wait following the last one ended (10 min after the
+// last failure while within the free ones), or at once on a successful login.
 //
 // Attempts still being checked count as failures for admission, so a burst
 // of parallel guesses cannot all slip in before the first failure is
@@ -50,6 +51,7 @@ class LoginThrottle {
     Clock::time_point last_failure{};
   };
   std::chrono::seconds delay_after(size_t failures) const;
+  bool forgotten(const Entry& entry, Clock::time_point now) const;
   void make_room(Clock::time_point now);
 
   LoginThrottleOptions options_;
