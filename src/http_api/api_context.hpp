@@ -5,6 +5,7 @@
 // queued never sees a dead store.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "common/blocking_pool.hpp"
 #include "http_api/api_message.hpp"
 #include "http_api/http_api.hpp"
+#include "http_api/lazy_extension_store.hpp"
 #include "http_api/login_throttle.hpp"
 #include "http_api/router.hpp"
 #include "http_api/sessions.hpp"
@@ -34,10 +36,12 @@ struct ApiContext {
   SessionStore& sessions;
   LoginThrottle& throttle;
   storage::AdminStore& admins;
-  storage::ExtensionStore& extensions;
+  LazyExtensionStore& extensions;  // get() on workers only
   ResponsePool& store_pool;  // SQL and argon2id
   ResponsePool& test_pool;   // the settings Tests (build a backend, wait for it)
   std::shared_ptr<http::HttpClient> http_client;  // the webhook Test
+  // Set when the API stops: Tests waiting for an answer give up at once.
+  std::atomic<bool> stopping{false};
 
   const config::Config& config() const { return environment.config; }
 };

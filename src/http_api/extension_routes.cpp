@@ -102,6 +102,15 @@ bool apply_fields(const json& body, Extension& extension, std::string& error) {
   return true;
 }
 
+// Runs `work` with the store, or answers 503 when its database is down.
+template <typename Work>
+Response with_store(ApiContext& context, Work&& work) {
+  std::string error;
+  storage::ExtensionStore* store = context.extensions.get(error);
+  if (!store) return Response::error(503, error);
+  return work(*store);
+}
+
 bool matches(const Extension& extension, const std::string& search) {
   if (search.empty()) return true;
   return to_lower(extension.extension).find(search) != std::string::npos ||
@@ -128,18 +137,20 @@ void list(ApiContext& context, const Request& request, Responder respond) {
   }
   std::string search = to_lower(trim(request.query_value("search")));
   run_on(context.store_pool, [&context, search, page = *page, per_page = *per_page] {
-    std::vector<Extension> all;
-    if (auto status = context.extensions.list(all); !status.ok()) return store_failure(status);
-    std::vector<const Extension*> found;
-    for (const auto& extension : all) {
-      if (matches(extension, search)) found.push_back(&extension);
-    }
-    json items = json::array();
-    const size_t first = static_cast<size_t>(page - 1) * static_cast<size_t>(per_page);
-    for (size_t i = first; i < found.size() && i < first + static_cast<size_t>(per_page); ++i) {
-      items.push_back(extension_json(*found[i]));
-    }
-    return Response::json(200, json{{"items", items}, {"total", found.size()}, {"page", page}, {"per_page", per_page}});
+    return with_store(context, [&](storage::ExtensionStore& store) {
+      std::vector<Extension> all;
+      if (auto status = store.list(all); !status.ok()) return store_failure(status);
+      std::vector<const Extension*> found;
+      for (const auto& extension : all) {
+        if (matches(extension, search)) found.push_back(&extension);
+      }
+      json items = json::array();
+      const size_t first = static_cast<size_t>(page - 1) * static_cast<size_t>(per_page);
+      for (size_t i = first; i < found.size() && i < first + static_cast<size_t>(per_page); ++i) {
+        items.push_back(extension_json(*found[i]));
+      }
+      return Response::json(200, json{{"items", items}, {"total", found.size()}, {"page", page}, {"per_page", per_page}});
+    });
   }, std::move(respond));
 }
 
@@ -162,18 +173,22 @@ void create(ApiContext& context, const Request& request, Responder respond) {
     return;
   }
   run_on(context.store_pool, [&context, extension] {
-    if (auto status = context.extensions.add(extension); !status.ok()) return store_failure(status);
-    Extension stored;
-    if (auto status = context.extensions.find(extension.extension, stored); !status.ok()) return store_failure(status);
-    return Response::json(201, extension_json(stored));
+    return with_store(context, [&](storage::ExtensionStore& store) {
+      if (auto status = store.add(extension); !status.ok()) return store_failure(status);
+      Extension stored;
+      if (auto status = store.find(extension.extension, stored); !status.ok()) return store_failure(status);
+      return Response::json(201, extension_json(stored));
+    });
   }, std::move(respond));
 }
 
 void show(ApiContext& context, const Request& request, Responder respond) {
   run_on(context.store_pool, [&context, name = request.param("username")] {
-    Extension extension;
-    if (auto status = context.extensions.find(name, extension); !status.ok()) return store_failure(status);
-    return Response::json(200, extension_json(extension));
+    return with_store(context, [&](storage::ExtensionStore& store) {
+      Extension extension;
+      if (auto status = store.find(name, extension); !status.ok()) return store_failure(status);
+      return Response::json(200, extension_json(extension));
+    });
   }, std::move(respond));
 }
 
@@ -186,29 +201,35 @@ void replace(ApiContext& context, const Request& request, Responder respond) {
     return;
   }
   run_on(context.store_pool, [&context, name, body = *body] {
-    Extension extension;
-    if (auto status = context.extensions.find(name, extension); !status.ok()) return store_failure(status);
-    std::string error;
-    if (!apply_fields(body, extension, error)) return Response::error(400, error);
-    if (auto status = context.extensions.update(extension); !status.ok()) return store_failure(status);
-    if (auto status = context.extensions.find(name, extension); !status.ok()) return store_failure(status);
-    return Response::json(200, extension_json(extension));
+    return with_store(context, [&](storage::ExtensionStore& store) {
+      Extension extension;
+      if (auto status = store.find(name, extension); !status.ok()) return store_failure(status);
+      std::string error;
+      if (!apply_fields(body, extension, error)) return Response::error(400, error);
+      if (auto status = store.update(extension); !status.ok()) return store_failure(status);
+      if (auto status = store.find(name, extension); !status.ok()) return store_failure(status);
+      return Response::json(200, extension_json(extension));
+    });
   }, std::move(respond));
 }
 
 void remove(ApiContext& context, const Request& request, Responder respond) {
   run_on(context.store_pool, [&context, name = request.param("username")] {
-    if (auto status = context.extensions.remove(name); !status.ok()) return store_failure(status);
-    return Response::json(200, json{{"deleted", name}});
+    return with_store(context, [&](storage::ExtensionStore& store) {
+      if (auto status = store.remove(name); !status.ok()) return store_failure(status);
+      return Response::json(200, json{{"deleted", name}});
+    });
   }, std::move(respond));
 }
 
 void set_enabled(ApiContext& context, const Request& request, Responder respond, bool enabled) {
   run_on(context.store_pool, [&context, name = request.param("username"), enabled] {
-    if (auto status = context.extensions.set_enabled(name, enabled); !status.ok()) return store_failure(status);
-    Extension extension;
-    if (auto status = context.extensions.find(name, extension); !status.ok()) return store_failure(status);
-    return Response::json(200, extension_json(extension));
+    return with_store(context, [&](storage::ExtensionStore& store) {
+      if (auto status = store.set_enabled(name, enabled); !status.ok()) return store_failure(status);
+      Extension extension;
+      if (auto status = store.find(name, extension); !status.ok()) return store_failure(status);
+      return Response::json(200, extension_json(extension));
+    });
   }, std::move(respond));
 }
 

@@ -47,9 +47,8 @@ BlockingPoolOptions pool_options(std::string name, size_t threads, size_t max_in
 struct HttpApi::Impl {
   boost::asio::io_context io{1};
   std::unique_ptr<storage::Database> main_database;
-  std::unique_ptr<storage::Database> extension_database;  // null when it is the main one
   std::unique_ptr<storage::AdminStore> admins;
-  std::unique_ptr<storage::ExtensionStore> extensions;
+  std::unique_ptr<LazyExtensionStore> extensions;
   SessionStore sessions;
   LoginThrottle throttle;
   std::shared_ptr<http::HttpClient> http_client;
@@ -64,6 +63,7 @@ struct HttpApi::Impl {
   std::thread thread;
 
   ~Impl() {
+    if (context) context->stopping = true;
     if (server) boost::asio::post(io, [s = server] { s->stop(); });
     io.stop();
     if (thread.joinable()) thread.join();
@@ -78,15 +78,9 @@ bool HttpApi::Impl::open_stores(const HttpApiEnvironment& environment, std::stri
   options.pool_size = 2;
   main_database = storage::Database::open(environment.config.database_url, options, error);
   if (!main_database) return false;
-  storage::Database* extension_db = main_database.get();
-  const std::string extension_url = extension_database_url(environment.config);
-  if (extension_url != environment.config.database_url) {
-    extension_database = storage::Database::open(extension_url, options, error);
-    if (!extension_database) return false;
-    extension_db = extension_database.get();
-  }
   admins = std::make_unique<storage::AdminStore>(*main_database, environment.admin_hash_cost);
-  extensions = std::make_unique<storage::ExtensionStore>(*extension_db);
+  extensions = std::make_unique<LazyExtensionStore>(extension_database_url(environment.config),
+                                                    environment.config.database_url, main_database.get());
   return true;
 }
 

@@ -64,6 +64,17 @@ std::chrono::milliseconds wait_for(const json& entry) {
   return kDefaultWait;
 }
 
+// Waits for `future` up to `timeout`, giving up early when the API stops
+// (so shutdown never waits for a stuck store).
+template <typename Value>
+bool answered_in_time(std::future<Value>& future, std::chrono::milliseconds timeout, const std::atomic<bool>& stopping) {
+  const auto deadline = Steady::now() + timeout;
+  while (Steady::now() < deadline && !stopping.load()) {
+    if (future.wait_for(std::chrono::milliseconds(100)) == std::future_status::ready) return true;
+  }
+  return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
 std::string config_dir(const config::Config& config) {
   std::error_code ignored;
   if (config.source_file.empty()) return std::filesystem::current_path(ignored).string();
@@ -132,7 +143,7 @@ Response test_user_backend(const ApiContext& context, const json& entry, const u
   auto future = promise->get_future();
   const auto started = Steady::now();
   built->lookup(lookup, [promise](users::LookupResult result) { promise->set_value(std::move(result)); });
-  if (future.wait_for(wait_for(entry)) != std::future_status::ready) {
+  if (!answered_in_time(future, wait_for(entry), context.stopping)) {
     answer["latency_ms"] = milliseconds_since(started);
     answer["detail"] = "no answer in time";
     return Response::json(200, answer);
@@ -196,7 +207,7 @@ Response test_locator(ApiContext& context, const json& entry) {
   json answer = result_json("error", 0, "no answer in time");
   answer["type"] = locator.type;
   answer["aor"] = aor;
-  if (future.wait_for(wait_for(entry)) == std::future_status::ready) {
+  if (answered_in_time(future, wait_for(entry), context.stopping)) {
     location::LookupResult result = future.get();
     answer["latency_ms"] = milliseconds_since(started);
     answer["outcome"] = result.ok ? "ok" : "error";

@@ -15,7 +15,10 @@ import http.client
 import json
 import os
 import re
+import socket
 import subprocess
+import threading
+import time
 
 import harness as h
 from harness import check
@@ -304,6 +307,42 @@ def cases(server, fastapi, receiver):
         check(f"login user={ADMIN} from=127.0.0.1 outcome=accepted" in log, "accepted login logged")
         check(f"login user={ADMIN} from=127.0.0.2 outcome=refused" in log, "refused login logged")
 
+    def malformed_and_oversized_requests():
+        def raw(data):
+            with socket.create_connection((h.LOOPBACK, server.http_port), timeout=10) as sock:
+                sock.sendall(data)
+                return sock.recv(4096).decode("latin-1")
+        check(raw(b"NONSENSE\r\n\r\n").startswith("HTTP/1.1 400"), "malformed request line")
+        big = b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 300000\r\n\r\n"
+        check(raw(big).startswith("HTTP/1.1 413"), "body over the limit")
+        status, body, _, _ = Client(server).call("POST", "/api/login", raw_body=b"{not json",
+                                                 headers={"Content-Type": "application/json"})
+        check(status == 400, f"broken JSON: {status} {body}")
+        check(server.alive(), "cppbx survived")
+
+    def stops_promptly_with_tests_in_flight():
+        slow_backend = {"type": "http", "url": receiver.url("/slow/8000"), "method": "POST", "timeout_ms": 9000}
+        results = []
+
+        def run(path, body):
+            try:
+                results.append(admin.call("POST", path, body)[0])
+            except OSError as error:  # the connection closed by the stopping server
+                results.append(type(error).__name__)
+        threads = [threading.Thread(target=run, args=("/api/settings/test/user-backend",
+                                                      {"backend": slow_backend, "username": "1001"})),
+                   threading.Thread(target=run, args=("/api/settings/test/webhook",
+                                                      {"url": receiver.url("/slow/8000"), "timeout_ms": 9000}))]
+        for thread in threads:
+            thread.start()
+        h.poll(lambda: len([r for r in receiver.call("/_requests")["requests"] if "/slow/" in r["path"]]) >= 2, 5)
+        started = time.monotonic()
+        server.stop(timeout=5.0)
+        check(time.monotonic() - started < 5.0, "stop took too long")
+        for thread in threads:
+            thread.join(timeout=10)
+        check(len(results) == 2, f"both clients got an end: {results}")
+
     return [
         ("every documented route needs a session", every_documented_route_needs_a_session),
         ("wrong password refused, then throttled", wrong_password_refused_then_throttled),
@@ -318,6 +357,8 @@ def cases(server, fastapi, receiver):
         ("dashboard counts bindings", dashboard_counts_bindings),
         ("logout ends the session", logout_ends_the_session),
         ("no admin password in the log", no_admin_password_in_the_log),
+        ("malformed and oversized requests", malformed_and_oversized_requests),
+        ("stops promptly with Tests in flight", stops_promptly_with_tests_in_flight),
     ]
 
 
