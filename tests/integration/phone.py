@@ -31,9 +31,12 @@ class Dialog:
 
 
 class Phone:
-    def __init__(self, server, username, password, transport="UDP", tag="a"):
+    def __init__(self, server, username, password, transport="UDP", tag="a", client=None):
+        """`client`: any harness-style client (UDP, TCP, TLS, WebSocket)."""
         self.server = server
-        self.client = h.UdpClient(server.port) if transport == "UDP" else h.TcpClient(server.port)
+        if client is None:
+            client = h.UdpClient(server.port) if transport == "UDP" else h.TcpClient(server.port)
+        self.client = client
         self.user = h.SipUser(self.client, username, password)
         self.username, self.password = username, password
         self.tag = tag
@@ -44,10 +47,13 @@ class Phone:
 
     @property
     def contact_uri(self):
-        return h.contact_uri(self.user.contact(self.tag))
+        uri = f"sip:{self.username}-{self.tag}@{h.LOOPBACK}:{self.client.port}"
+        if self.client.transport != "UDP":
+            uri += ";transport=" + ("ws" if self.client.transport.startswith("WS") else self.client.transport.lower())
+        return uri
 
     def register(self, expires=300):
-        response = self.user.register([self.user.contact(self.tag)], expires=expires)
+        response = self.user.register([f"<{self.contact_uri}>"], expires=expires)
         check(response is not None and response.status == 200,
               f"{self.username} REGISTER: {describe(response)}")
 

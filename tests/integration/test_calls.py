@@ -5,14 +5,18 @@ checks what each side receives, and the call_records rows at the end.
 """
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 
 import harness as h
+import ws_client
 from harness import check, describe
 from phone import Phone
+from test_tls_ws import TlsClient, client_context, make_certificate
 
 BENCH_CALLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "calls")
 NO_ANSWER_SECONDS = 2
@@ -267,6 +271,39 @@ def cases(server):
                 uas.kill()
                 uas.wait()
 
+    def tcp_to_tls_two_record_routes():
+        caller = phone("1001", "TCP")
+        callee = Phone(server, "1005", "pw-1005", tag="tls",
+                       client=TlsClient(server.tls_port, client_context(server.certificate)))
+        try:
+            callee.register()
+            call_id, dialog, callee_dialog, invite = established_call(server, caller, callee, "1005")
+            routes = invite.all("record-route")
+            check(len(routes) == 2 and routes[0].startswith("<sips:") and "transport=tcp" in routes[1],
+                  f"a sips: entry facing the TLS callee, then a tcp one, wanted; got {routes}")
+            check(invite.all("via")[0].startswith("SIP/2.0/TLS"), f"top Via {invite.all('via')[0]}")
+            hang_up(caller, dialog, callee)
+            rows = record_rows(server, call_id)
+            check(rows and rows[0][3] == "tcp" and rows[0][4] == "tls", f"record transports {rows}")
+        finally:
+            callee.close()
+
+    def websocket_caller_to_udp_callee():
+        browser = Phone(server, "1006", "pw-1006", tag="ws",
+                        client=ws_client.SipWebSocketClient(f"ws://{h.LOOPBACK}:{server.ws_port}/ws"))
+        try:
+            browser.register()
+            callee = phone("1002")
+            call_id, dialog, callee_dialog, invite = established_call(server, browser, callee, "1002")
+            routes = invite.all("record-route")
+            check(len(routes) == 2 and "transport=ws" in routes[1], f"Record-Route {routes}")
+            hang_up(callee, callee_dialog, browser)
+            rows = record_rows(server, call_id)
+            check(rows and rows[0][3] == "ws" and rows[0][4] == "udp" and rows[0][9] == "bye_callee",
+                  f"record {rows}")
+        finally:
+            browser.close()
+
     def close_all():
         for each in phones.values():
             each.close()
@@ -285,17 +322,38 @@ def cases(server):
         ("two bindings: one answers, the other is cancelled", two_bindings_one_answers),
         ("UDP caller to TCP callee: two Record-Route entries", udp_to_tcp_two_record_routes),
         ("in-dialog BYE with a forged route -> 481", forged_in_dialog_request_refused),
+        ("TCP caller to TLS callee: sips: and tcp Record-Route", tcp_to_tls_two_record_routes),
+        ("WebSocket caller to UDP callee", websocket_caller_to_udp_callee),
         ("no answer within no_answer_timeout -> 408, branch cancelled", no_answer_408),
         ("SIPp caller and SIPp callee: 5 calls", sipp_caller_and_callee),
         ("SIGTERM exits 0", close_all),
     ]
 
 
+class CallServer(h.CppbxServer):
+    """cppbx with UDP, TCP, TLS (a certificate made for the test) and WS."""
+
+    def __init__(self, binary):
+        self.tls_port, self.ws_port = h.free_port(), h.free_port()
+        self.certificate_dir = tempfile.mkdtemp(prefix="cppbx-calls-cert-")
+        self.certificate, key = make_certificate(self.certificate_dir)
+        with open(self.certificate) as certificate, open(key) as private_key:
+            files = {"cert.pem": certificate.read(), "key.pem": private_key.read()}
+        super().__init__(binary, backends(), files=files, proxy={
+            "auth_algorithms": '["MD5"]', "no_answer_timeout": str(NO_ANSWER_SECONDS),
+            "tls_port": str(self.tls_port), "ws_port": str(self.ws_port),
+            "ssl_certificate": '"cert.pem"', "ssl_private_key": '"key.pem"'})
+
+    def __exit__(self, *exc):
+        try:
+            return super().__exit__(*exc)
+        finally:
+            shutil.rmtree(self.certificate_dir, ignore_errors=True)
+
+
 def main():
     binary = sys.argv[1]
-    make = lambda: h.CppbxServer(binary, backends(), proxy={"auth_algorithms": '["MD5"]',
-                                                                    "no_answer_timeout": str(NO_ANSWER_SECONDS)})  # noqa: E731
-    failed = h.run_suite_no_exit(make, cases)
+    failed = h.run_suite_no_exit(lambda: CallServer(binary), cases)
     sys.exit(1 if failed else 0)
 
 
