@@ -11,16 +11,19 @@ the recording receiver (webhook and its Test), SIP REGISTERs through the
 extension backend. Stdlib only.
 """
 
+import contextlib
 import http.client
 import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
 
 import harness as h
+import redis_server
 from harness import check
 from services import Service
 
@@ -110,7 +113,7 @@ def register_status(server, name, password):
         client.close()
 
 
-def cases(server, fastapi, receiver):
+def cases(server, fastapi, receiver, redis):
     admin = Client(server)
 
     def every_documented_route_needs_a_session():
@@ -254,6 +257,23 @@ def cases(server, fastapi, receiver):
         check(status == 200 and result["outcome"] == "found", f"plain: {result}")
         check([line["line"] for line in result["bad_lines"]] == [3, 4], f"bad lines: {result['bad_lines']}")
 
+    def database_backend_test_queries_a_real_database():
+        path = server.path("accounts.sqlite3")
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE accounts (login TEXT, secret TEXT, full_name TEXT)")
+            db.execute("INSERT INTO accounts VALUES ('4001', 'db-user-pass', 'Dora Database')")
+        backend = {"type": "database", "url": f"sqlite://{path}", "table_name": "accounts",
+                   "username_column": "login", "password_column": "secret", "display_name_column": "full_name"}
+        status, result, _, text = admin.call("POST", "/api/settings/test/user-backend",
+                                             {"backend": backend, "username": "4001", "realm": h.LOOPBACK})
+        check(status == 200 and result["outcome"] == "found", f"database test: {result}")
+        check(result["fields"]["display_name"] == "Dora Database" and result["fields"]["password"] == MASK,
+              f"fields: {result}")
+        check("db-user-pass" not in text, "the user's password is not returned")
+        status, result, _, _ = admin.call("POST", "/api/settings/test/user-backend",
+                                          {"backend": dict(backend, table_name="missing"), "username": "4001"})
+        check(result["outcome"] == "error", f"a missing table is an error: {result}")
+
     def locator_test_round_trips():
         status, result, _, _ = admin.call("POST", "/api/settings/test/locator", {"locator": {"type": "memory"}})
         check(status == 200 and result["outcome"] == "ok" and result["aor"].startswith("sip:cppbx-test-"),
@@ -262,6 +282,18 @@ def cases(server, fastapi, receiver):
                                           {"locator": {"type": "redis", "url": "redis://127.0.0.1:1",
                                                        "timeout_ms": 500}})
         check(status == 200 and result["outcome"] == "error", f"unreachable redis: {result}")
+        if redis is None:
+            print("  (no redis-server: the real Redis locator Test is skipped)")
+            return
+        status, result, _, text = admin.call("POST", "/api/settings/test/locator",
+                                             {"locator": {"type": "redis", "url": redis.url}})
+        check(status == 200 and result["outcome"] == "ok", f"real redis: {result}")
+        check(redis.password not in text, "the redis password is not echoed")
+        wrong = redis.url.replace(redis.password, "wrong-password")
+        status, result, _, text = admin.call("POST", "/api/settings/test/locator",
+                                             {"locator": {"type": "redis", "url": wrong, "timeout_ms": 1000}})
+        check(status == 200 and result["outcome"] == "error", f"wrong redis password: {result}")
+        check(redis.password not in text and "wrong-password" not in text, f"no password in the answer: {text}")
 
     def webhook_test_posts_a_sample_event():
         receiver.call("/_reset", {})
@@ -352,6 +384,7 @@ def cases(server, fastapi, receiver):
         ("settings come back masked", settings_come_back_masked),
         ("user backend Test through the http service", user_backend_test_finds_through_the_http_service),
         ("plain backend Test lists bad lines", plain_backend_test_lists_bad_lines),
+        ("database backend Test queries a real database", database_backend_test_queries_a_real_database),
         ("locator Test round-trips", locator_test_round_trips),
         ("webhook Test posts a sample event", webhook_test_posts_a_sample_event),
         ("dashboard counts bindings", dashboard_counts_bindings),
@@ -376,9 +409,13 @@ def main():
             "[proxy.locator_webhook]", f'url = "{receiver.url("/status/200")}"',
             f'headers = {{ Authorization = "{WEBHOOK_SECRET}", X-Trace = "trace-1" }}', "",
         ])
-        failed = h.run_suite_no_exit(
-            lambda: ApiServer(binary, backends, extra_toml="[console]\nsecure_cookie = false\n"),
-            lambda server: cases(server, fastapi, receiver))
+        with contextlib.ExitStack() as stack:
+            redis = None
+            if redis_server.RedisServer.available():
+                redis = stack.enter_context(redis_server.RedisServer(password="redis-s3cret"))
+            failed = h.run_suite_no_exit(
+                lambda: ApiServer(binary, backends, extra_toml="[console]\nsecure_cookie = false\n"),
+                lambda server: cases(server, fastapi, receiver, redis))
     finally:
         fastapi.stop()
         receiver.stop()
