@@ -245,7 +245,24 @@ def error_summary(run, limit=5):
             continue
         kinds[key] = kinds.get(key, 0) + 1
     ranked = sorted(kinds.items(), key=lambda item: -item[1])[:limit]
-    return "; ".join(f"{key}: {count}" for key, count in ranked) or "no SIPp error events"
+    counters = failure_counters(run)
+    return "; ".join([counters] + [f"{key}: {count}" for key, count in ranked])
+
+
+def failure_counters(run):
+    """SIPp's own failure causes (the -stf Failed...(C) columns), summed over
+    the lanes: 'FailedTimeoutOnRecv 12, FailedUnexpectedMessage 3'."""
+    totals = {}
+    for result in run.results:
+        for column, value in result.stats.items():
+            if column.startswith("Failed") and column != "FailedCall(C)" and column.endswith("(C)"):
+                try:
+                    totals[column[:-3]] = totals.get(column[:-3], 0) + int(value)
+                except ValueError:
+                    pass
+    shown = [f"{name} {count}" for name, count in sorted(totals.items(), key=lambda i: -i[1])
+             if count]
+    return "causes: " + (", ".join(shown) if shown else "none counted")
 
 
 def failing_step(run, server, lanes):
