@@ -325,6 +325,7 @@ void Server::Impl::reload_user_backends() {
   }
   users->replace(std::move(chain));
   config.proxy.user_backends = fresh.proxy.user_backends;
+  if (http_api) http_api->set_config(config);  // the console shows what runs
   spdlog::info("SIGHUP: user backends reloaded from {} ({} backends)", config.source_file,
                config.proxy.user_backends.size());
 }

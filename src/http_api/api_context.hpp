@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -43,7 +44,19 @@ struct ApiContext {
   // Set when the API stops: Tests waiting for an answer give up at once.
   std::atomic<bool> stopping{false};
 
-  const config::Config& config() const { return environment.config; }
+  // The configuration as last loaded (start-up, then each reload): a
+  // snapshot, so one request sees one version even while it is replaced.
+  std::shared_ptr<const config::Config> config() const {
+    std::lock_guard lock(config_mutex);
+    return current_config;
+  }
+  void set_config(config::Config fresh) {
+    auto next = std::make_shared<const config::Config>(std::move(fresh));
+    std::lock_guard lock(config_mutex);
+    current_config = std::move(next);
+  }
+  mutable std::mutex config_mutex;
+  std::shared_ptr<const config::Config> current_config;
 };
 
 // The JSON body, or nullopt after answering 400 (`respond` used).

@@ -62,7 +62,7 @@ Response check_login(ApiContext& context, const std::string& username, const std
   spdlog::info("http api: login user={} from={} outcome=accepted", shown, address);
   Response response = Response::json(200, json{{"username", username}, {"csrf_token", session.csrf_token}});
   response.headers.emplace_back(
-      "Set-Cookie", session_cookie(session.id, context.config().console.secure_cookie,
+      "Set-Cookie", session_cookie(session.id, context.config()->console.secure_cookie,
                                    context.sessions.options().idle_timeout));
   return response;
 }
@@ -95,7 +95,7 @@ void logout(ApiContext& context, const Request& request, Responder respond) {
   spdlog::info("http api: logout user={} from={}", http::printable(request.session->username),
                request.remote_address);
   Response response = Response::json(200, json{{"logged_out", true}});
-  response.headers.emplace_back("Set-Cookie", expired_session_cookie(context.config().console.secure_cookie));
+  response.headers.emplace_back("Set-Cookie", expired_session_cookie(context.config()->console.secure_cookie));
   respond(std::move(response));
 }
 

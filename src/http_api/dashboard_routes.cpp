@@ -19,16 +19,17 @@ json webhook_stats(const std::shared_ptr<location::LocatorWebhook>& webhook) {
 void dashboard(ApiContext& context, const Request&, Responder respond) {
   const auto now = std::chrono::system_clock::now();
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(now - context.started_at);
+  const auto snapshot = context.config();
   json backends = json::array();
-  for (const auto& backend : context.config().proxy.user_backends) backends.push_back(backend.type);
+  for (const auto& backend : snapshot->proxy.user_backends) backends.push_back(backend.type);
   const auto& locator = context.environment.locator;
-  json registrations = {{"locator", context.config().proxy.locator.type},
+  json registrations = {{"locator", snapshot->proxy.locator.type},
                         {"bindings", locator ? json(locator->binding_count()) : json(nullptr)}};
   respond(Response::json(200, json{{"version", std::string(kVersion)},
                                    {"uptime_seconds", uptime.count()},
                                    {"registrations", registrations},
                                    {"user_backends", backends},
-                                   {"realms", context.config().proxy.realms},
+                                   {"realms", snapshot->proxy.realms},
                                    {"webhook", webhook_stats(context.environment.webhook)}}));
 }
 

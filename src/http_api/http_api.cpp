@@ -105,12 +105,13 @@ std::unique_ptr<HttpApi> HttpApi::start(HttpApiEnvironment environment, std::str
   impl->context.reset(new ApiContext{std::move(environment), impl->io, std::chrono::system_clock::now(),
                                      impl->sessions, impl->throttle, *impl->admins, *impl->extensions,
                                      impl->store_pool, impl->test_pool, impl->http_client});
+  impl->context->set_config(impl->context->environment.config);
   impl->add_routes();
   impl->dispatcher = std::make_unique<Dispatcher>(impl->router, impl->sessions);
   try {
     impl->server = std::make_shared<HttpServer>(impl->io, *endpoint, *impl->dispatcher);
   } catch (const boost::system::system_error& e) {
-    error = "cannot listen on " + impl->context->config().http_addr + ": " + e.code().message();
+    error = "cannot listen on " + impl->context->config()->http_addr + ": " + e.code().message();
     return nullptr;
   }
   impl->server->start();
@@ -120,13 +121,15 @@ std::unique_ptr<HttpApi> HttpApi::start(HttpApiEnvironment environment, std::str
     raw->io.run();
   });
   const int64_t admins = impl->admins->count();
-  spdlog::info("http api: listening on {} ({} administrators{})", impl->context->config().http_addr,
+  spdlog::info("http api: listening on {} ({} administrators{})", impl->context->config()->http_addr,
                admins, admins == 0 ? "; create one with --super-username/--super-password" : "");
   return std::unique_ptr<HttpApi>(new HttpApi(std::move(impl)));
 }
 
 HttpApi::HttpApi(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpApi::~HttpApi() = default;
+
+void HttpApi::set_config(config::Config config) { impl_->context->set_config(std::move(config)); }
 
 uint16_t HttpApi::port() const { return impl_->server ? impl_->server->port() : 0; }
 

@@ -53,6 +53,9 @@ class HttpApi {
   HttpApi& operator=(const HttpApi&) = delete;
 
   uint16_t port() const;
+  // Replaces the configuration the settings routes show and the Tests take
+  // masked secrets from (after a reload). Thread-safe.
+  void set_config(config::Config config);
   // Every route as (method, pattern), in registration order.
   std::vector<std::pair<std::string, std::string>> routes() const;
 

@@ -12,7 +12,8 @@ namespace {
 using nlohmann::json;
 
 void proxy_settings(ApiContext& context, const Request&, Responder respond) {
-  const config::ProxyConfig& proxy = context.config().proxy;
+  const auto snapshot = context.config();
+  const config::ProxyConfig& proxy = snapshot->proxy;
   json backends = json::array();
   for (const auto& backend : proxy.user_backends) backends.push_back(masked(user_backend_json(backend)));
   json settings = {{"realms", proxy.realms},

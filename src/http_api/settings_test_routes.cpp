@@ -130,8 +130,9 @@ Response test_user_backend(const ApiContext& context, const json& entry, const u
   backend.type = entry["type"].get<std::string>();
   backend.key_path = "backend";
   backend.table = std::move(*table);
-  backend.config_dir = config_dir(context.config());
-  backend.database_url = context.config().database_url;
+  const auto snapshot = context.config();
+  backend.config_dir = config_dir(*snapshot);
+  backend.database_url = snapshot->database_url;
 
   config::Diagnostics diagnostics;
   auto built = users::make_backend(backend, diagnostics);
@@ -172,14 +173,15 @@ void user_backend_test(ApiContext& context, const Request& request, Responder re
     return;
   }
   json entry = (*body)["backend"];
-  if (!restore_masked(entry, configured_backends(context.config()))) {
+  const auto snapshot = context.config();
+  if (!restore_masked(entry, configured_backends(*snapshot))) {
     respond(Response::error(400, "a masked value matches no configured secret for this url; type the secret again"));
     return;
   }
   users::LookupRequest lookup{(*body)["username"].get<std::string>(),
                               body->contains("realm") && (*body)["realm"].is_string()
                                   ? (*body)["realm"].get<std::string>() : std::string()};
-  if (lookup.realm.empty() && !context.config().proxy.realms.empty()) lookup.realm = context.config().proxy.realms.front();
+  if (lookup.realm.empty() && !snapshot->proxy.realms.empty()) lookup.realm = snapshot->proxy.realms.front();
   run_on(context.test_pool, [&context, entry, lookup] { return test_user_backend(context, entry, lookup); },
          std::move(respond));
 }
@@ -228,7 +230,7 @@ void locator_test(ApiContext& context, const Request& request, Responder respond
     return;
   }
   json entry = (*body)["locator"];
-  if (!restore_masked(entry, {locator_json(context.config().proxy.locator)})) {
+  if (!restore_masked(entry, {locator_json(context.config()->proxy.locator)})) {
     respond(Response::error(400, "a masked value matches no configured secret for this url; type the secret again"));
     return;
   }
@@ -236,7 +238,8 @@ void locator_test(ApiContext& context, const Request& request, Responder respond
 }
 
 location::Binding sample_binding(const ApiContext& context) {
-  const auto& realms = context.config().proxy.realms;
+  const auto snapshot = context.config();
+  const auto& realms = snapshot->proxy.realms;
   location::Binding binding;
   binding.aor = "sip:webhook-test@" + (realms.empty() ? std::string("example.invalid") : realms.front());
   binding.contact = "sip:webhook-test@192.0.2.1:5060";
@@ -262,7 +265,8 @@ std::optional<http::HttpRequest> webhook_request(const ApiContext& context, json
     return std::nullopt;
   }
   std::vector<json> configured;
-  if (context.config().proxy.locator_webhook) configured.push_back(webhook_json(*context.config().proxy.locator_webhook));
+  const auto snapshot = context.config();
+  if (snapshot->proxy.locator_webhook) configured.push_back(webhook_json(*snapshot->proxy.locator_webhook));
   if (!restore_masked(body, configured)) {
     problem = "a masked value matches no configured secret for this url; type the secret again";
     return std::nullopt;

@@ -331,10 +331,27 @@ def cases(server, fastapi, receiver, redis):
         check(other.call("GET", "/api/session")[0] == 401, "session gone after logout")
         check(admin.call("GET", "/api/session")[0] == 200, "other sessions stay")
 
+    def settings_follow_a_reload():
+        with open(server.path("cppbx.toml")) as handle:
+            text = handle.read()
+        server.write_file("cppbx.toml", text + "\n" + h.memory_backend_toml([("5001", "mem-s3cret")]) + "\n")
+        server.reload()
+
+        def types():
+            return [b["type"] for b in admin.call("GET", "/api/settings/proxy")[1]["user_backends"]]
+        check(h.poll(lambda: types() == ["extension", "http", "extension", "memory"], 5), f"after SIGHUP: {types()}")
+        status, settings, _, text = admin.call("GET", "/api/settings/proxy")
+        check("mem-s3cret" not in text and settings["user_backends"][3]["users"][0]["password"] == MASK,
+              "the new backend's password is masked")
+        status, result, _, _ = admin.call("POST", "/api/settings/test/user-backend",
+                                          {"backend": settings["user_backends"][3], "username": "5001"})
+        check(result["outcome"] == "found", f"masked password restored from the reloaded config: {result}")
+        check(register_status(server, "5001", "mem-s3cret") == 200, "the reloaded chain serves SIP")
+
     def no_admin_password_in_the_log():
         log = server.log_text()
         check(ADMIN_PASSWORD not in log, "the administrator password is in the log")
-        for secret in (HTTP_BACKEND_SECRET, WEBHOOK_SECRET, DB_PASSWORD, "wrong-password"):
+        for secret in (HTTP_BACKEND_SECRET, WEBHOOK_SECRET, DB_PASSWORD, "wrong-password", "mem-s3cret"):
             check(secret not in log, f"{secret!r} in the log")
         check(f"login user={ADMIN} from=127.0.0.1 outcome=accepted" in log, "accepted login logged")
         check(f"login user={ADMIN} from=127.0.0.2 outcome=refused" in log, "refused login logged")
@@ -389,6 +406,7 @@ def cases(server, fastapi, receiver, redis):
         ("webhook Test posts a sample event", webhook_test_posts_a_sample_event),
         ("dashboard counts bindings", dashboard_counts_bindings),
         ("logout ends the session", logout_ends_the_session),
+        ("settings follow a SIGHUP reload", settings_follow_a_reload),
         ("no admin password in the log", no_admin_password_in_the_log),
         ("malformed and oversized requests", malformed_and_oversized_requests),
         ("stops promptly with Tests in flight", stops_promptly_with_tests_in_flight),
