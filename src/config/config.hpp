@@ -134,6 +134,9 @@ struct ConsoleConfig {
 struct Config {
   std::string source_file;                // empty for the embedded default
   std::string http_addr = "0.0.0.0:8080";
+  // The same API over HTTPS (top-level ssl_certificate/ssl_private_key, else
+  // the [proxy] ones); empty: no HTTPS listener.
+  std::string https_addr;
   std::string log_level = "info";
   std::string log_file;
   std::string database_url = "sqlite://cppbx.sqlite3";

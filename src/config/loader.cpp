@@ -35,7 +35,7 @@ using Names = std::set<std::string_view>;
 
 // Documented by RustPBX, not implemented by cppbx yet.
 const Names kTopLevelNotYetSupported = {
-    "http_gzip", "https_addr", "http_access_skip_paths",
+    "http_gzip", "http_access_skip_paths",
     "media_cache_path", "rtp_start_port", "rtp_end_port", "ice_servers", "ami",
     "storage", "archive", "addons", "cluster", "recording", "callrecord"};
 const Names kProxyNotYetSupported = {
@@ -181,6 +181,7 @@ class Loader {
   Handlers top_level_handlers(Config& c) {
     return {
         {"http_addr", [&](toml::node& n, const std::string& k) { read_http_addr(n, k, c); }},
+        {"https_addr", [&](toml::node& n, const std::string& k) { read_https_addr(n, k, c); }},
         {"log_level", [&](toml::node& n, const std::string& k) { read_log_level(n, k, c); }},
         {"log_file", [&](toml::node& n, const std::string& k) { read_.assign(c.log_file, n, k); }},
         {"database_url",
@@ -202,6 +203,16 @@ class Loader {
       return;
     }
     c.http_addr = *value;
+  }
+
+  void read_https_addr(toml::node& node, const std::string& key, Config& c) {
+    auto value = read_.string(node, key);
+    if (!value) return;
+    if (!value->empty() && !is_host_port(*value)) {
+      read_.error(node, key, fmt::format("'{}' is not host:port (e.g. 0.0.0.0:8443)", *value));
+      return;
+    }
+    c.https_addr = *value;
   }
 
   void read_console(toml::node& node, const std::string& key, ConsoleConfig& console) {
@@ -661,6 +672,10 @@ class Loader {
     }
     if (has_certificate) check_pem_file(certificate_key, p.ssl_certificate, PemKind::Certificate);
     if (has_key) check_pem_file(private_key_key, p.ssl_private_key, PemKind::PrivateKey);
+    if (!c.https_addr.empty() && !(has_certificate && has_key)) {
+      diagnostics().error(position_of("https_addr"), "https_addr",
+                          "HTTPS needs ssl_certificate and ssl_private_key (top level or in [proxy])");
+    }
     if (p.tls_port && !(has_certificate && has_key)) {
       diagnostics().error(position_of("proxy.tls_port"), "proxy.tls_port",
                           "TLS needs ssl_certificate and ssl_private_key (top level or in [proxy])");

@@ -33,6 +33,7 @@ struct Request {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string remote_address;                  // the peer's IP address
+  bool secure = false;                         // came over HTTPS
   // Filled by the dispatcher:
   std::map<std::string, std::string> params;   // {name} segments of the route, decoded
   std::optional<SessionView> session;

@@ -43,7 +43,7 @@ Response throttled(const std::string& username, const std::string& address, std:
 }
 
 Response check_login(ApiContext& context, const std::string& username, const std::string& password,
-                     const std::string& address, LoginAttempt& attempt) {
+                     const std::string& address, bool secure, LoginAttempt& attempt) {
   std::string detail;
   storage::AdminVerdict verdict = context.admins.verify(username, password, detail);
   const std::string shown = http::printable(username);
@@ -62,7 +62,7 @@ Response check_login(ApiContext& context, const std::string& username, const std
   spdlog::info("http api: login user={} from={} outcome=accepted", shown, address);
   Response response = Response::json(200, json{{"username", username}, {"csrf_token", session.csrf_token}});
   response.headers.emplace_back(
-      "Set-Cookie", session_cookie(session.id, context.config()->console.secure_cookie,
+      "Set-Cookie", session_cookie(session.id, secure || context.config()->console.secure_cookie,
                                    context.sessions.options().idle_timeout));
   return response;
 }
@@ -84,8 +84,9 @@ void login(ApiContext& context, const Request& request, Responder respond) {
   }
   auto attempt = std::make_shared<LoginAttempt>(context.throttle, address);
   run_on(context.store_pool,
-         [&context, username = std::move(username), password = std::move(password), address, attempt] {
-           return check_login(context, username, password, address, *attempt);
+         [&context, username = std::move(username), password = std::move(password), address,
+          secure = request.secure, attempt] {
+           return check_login(context, username, password, address, secure, *attempt);
          },
          std::move(respond));
 }
@@ -95,7 +96,7 @@ void logout(ApiContext& context, const Request& request, Responder respond) {
   spdlog::info("http api: logout user={} from={}", http::printable(request.session->username),
                request.remote_address);
   Response response = Response::json(200, json{{"logged_out", true}});
-  response.headers.emplace_back("Set-Cookie", expired_session_cookie(context.config()->console.secure_cookie));
+  response.headers.emplace_back("Set-Cookie", expired_session_cookie(request.secure || context.config()->console.secure_cookie));
   respond(std::move(response));
 }
 

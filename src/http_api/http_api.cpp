@@ -56,6 +56,7 @@ struct HttpApi::Impl {
   std::unique_ptr<ApiContext> context;
   std::unique_ptr<Dispatcher> dispatcher;
   std::shared_ptr<HttpServer> server;
+  std::shared_ptr<HttpServer> https_server;  // null without https_addr
   // Two threads each: argon2id takes 64 MiB per running check, so at most
   // 128 MiB, and a slow Test never holds up a login.
   ResponsePool store_pool{pool_options("http api store", 2, 64, std::chrono::seconds(10)), pool_error};
@@ -64,12 +65,15 @@ struct HttpApi::Impl {
 
   ~Impl() {
     if (context) context->stopping = true;
-    if (server) boost::asio::post(io, [s = server] { s->stop(); });
+    for (const auto& listener : {server, https_server}) {
+      if (listener) boost::asio::post(io, [listener] { listener->stop(); });
+    }
     io.stop();
     if (thread.joinable()) thread.join();
   }
 
   bool open_stores(const HttpApiEnvironment& environment, std::string& error);
+  void start_https(const config::Config& config);
   void add_routes();
 };
 
@@ -82,6 +86,29 @@ bool HttpApi::Impl::open_stores(const HttpApiEnvironment& environment, std::stri
   extensions = std::make_unique<LazyExtensionStore>(extension_database_url(environment.config),
                                                     environment.config.database_url, main_database.get());
   return true;
+}
+
+// HTTPS is an addition: when it cannot start, the error is logged and the
+// API stays on http_addr.
+void HttpApi::Impl::start_https(const config::Config& config) {
+  if (config.https_addr.empty()) return;
+  const std::string& certificate = config.ssl_certificate.empty() ? config.proxy.ssl_certificate : config.ssl_certificate;
+  const std::string& key = config.ssl_private_key.empty() ? config.proxy.ssl_private_key : config.ssl_private_key;
+  std::string error;
+  auto endpoint = parse_listen_address(config.https_addr, error);
+  auto tls = endpoint ? make_tls_context(certificate, key, error) : nullptr;
+  if (!tls) {
+    spdlog::error("http api: https not started: {}", error);
+    return;
+  }
+  try {
+    https_server = std::make_shared<HttpServer>(io, *endpoint, *dispatcher, HttpServerOptions{}, tls);
+  } catch (const boost::system::system_error& e) {
+    spdlog::error("http api: https not started: cannot listen on {}: {}", config.https_addr, e.code().message());
+    return;
+  }
+  https_server->start();
+  spdlog::info("http api: listening on https {}", config.https_addr);
 }
 
 void HttpApi::Impl::add_routes() {
@@ -115,6 +142,7 @@ std::unique_ptr<HttpApi> HttpApi::start(HttpApiEnvironment environment, std::str
     return nullptr;
   }
   impl->server->start();
+  impl->start_https(*impl->context->config());
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] {
     auto guard = boost::asio::make_work_guard(raw->io);
@@ -132,6 +160,7 @@ HttpApi::~HttpApi() = default;
 void HttpApi::set_config(config::Config config) { impl_->context->set_config(std::move(config)); }
 
 uint16_t HttpApi::port() const { return impl_->server ? impl_->server->port() : 0; }
+uint16_t HttpApi::https_port() const { return impl_->https_server ? impl_->https_server->port() : 0; }
 
 std::vector<std::pair<std::string, std::string>> HttpApi::routes() const {
   std::vector<std::pair<std::string, std::string>> list;

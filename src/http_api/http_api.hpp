@@ -10,7 +10,8 @@
 //   (the running locator and webhook, a locator maker for the locator Test).
 // - Not being able to listen on http_addr is logged as an error and leaves
 //   SIP running (start() returns nullptr): the PBX matters more than its
-//   console.
+//   console. https_addr (with ssl_certificate/ssl_private_key) adds the same
+//   API over TLS; if that fails, it is logged and HTTP still serves.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +54,7 @@ class HttpApi {
   HttpApi& operator=(const HttpApi&) = delete;
 
   uint16_t port() const;
+  uint16_t https_port() const;  // 0 without HTTPS
   // Replaces the configuration the settings routes show and the Tests take
   // masked secrets from (after a reload). Thread-safe.
   void set_config(config::Config config);

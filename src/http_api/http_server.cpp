@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/strings.hpp"
@@ -22,7 +23,7 @@ namespace bhttp = boost::beast::http;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-Request to_api_request(const bhttp::request<bhttp::string_body>& message, const std::string& remote) {
+Request to_api_request(const bhttp::request<bhttp::string_body>& message, const std::string& remote, bool secure) {
   Request request;
   request.method = std::string(message.method_string());
   std::string_view target(message.target().data(), message.target().size());
@@ -37,27 +38,48 @@ Request to_api_request(const bhttp::request<bhttp::string_body>& message, const 
   }
   request.body = message.body();
   request.remote_address = remote;
+  request.secure = secure;
   return request;
 }
 
-class Connection : public std::enable_shared_from_this<Connection> {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// Stream: beast::tcp_stream (HTTP) or TlsStream (HTTPS).
+template <typename Stream>
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
  public:
-  Connection(tcp::socket socket, std::shared_ptr<HttpServer> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {
+  template <typename... TlsContext>
+  Connection(tcp::socket socket, std::shared_ptr<HttpServer> server, TlsContext&... tls)
+      : stream_(std::move(socket), tls...), server_(std::move(server)) {
     ++server_->open_connections();
     beast::error_code ignored;
-    auto endpoint = stream_.socket().remote_endpoint(ignored);
+    auto endpoint = lowest().socket().remote_endpoint(ignored);
     remote_ = ignored ? std::string("unknown") : endpoint.address().to_string();
   }
   ~Connection() { --server_->open_connections(); }
+
+  void start() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      lowest().expires_after(server_->options().idle_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code error) {
+        if (error) {
+          self->close();
+          return;
+        }
+        self->read();
+      });
+    } else {
+      read();
+    }
+  }
 
   void read() {
     parser_.emplace();
     parser_->body_limit(server_->options().body_limit);
     parser_->header_limit(8 * 1024);
-    stream_.expires_after(server_->options().idle_timeout);
+    lowest().expires_after(server_->options().idle_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code error, size_t) { self->on_read(error); });
+                      [self = this->shared_from_this()](beast::error_code error, size_t) { self->on_read(error); });
   }
 
  private:
@@ -76,9 +98,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bhttp::request<bhttp::string_body> message = parser_->release();
     keep_alive_ = message.keep_alive();
     const unsigned version = message.version();
-    Request request = to_api_request(message, remote_);
+    Request request = to_api_request(message, remote_, server_->secure());
     // Answered from any thread: the write goes back to our executor.
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     Responder respond = [self, version](Response response) {
       asio::post(self->stream_.get_executor(),
                  [self, version, response = std::move(response)]() mutable { self->write(std::move(response), version); });
@@ -96,8 +118,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     message->body() = std::move(response.body);
     message->keep_alive(keep_alive_);
     message->prepare_payload();
-    stream_.expires_after(server_->options().idle_timeout);
-    bhttp::async_write(stream_, *message, [self = shared_from_this(), message](beast::error_code error, size_t) {
+    lowest().expires_after(server_->options().idle_timeout);
+    bhttp::async_write(stream_, *message, [self = this->shared_from_this(), message](beast::error_code error, size_t) {
       if (error || !self->keep_alive_) {
         self->close();
         return;
@@ -106,13 +128,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     });
   }
 
+  // No TLS close_notify: the API never relies on a clean TLS shutdown
+  // (every answer has a Content-Length), and waiting for the peer's would
+  // only hold the connection longer.
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().socket().close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  Stream stream_;
   std::shared_ptr<HttpServer> server_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -123,8 +150,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 }  // namespace
 
 HttpServer::HttpServer(asio::io_context& io, const tcp::endpoint& endpoint, const Dispatcher& dispatcher,
-                       HttpServerOptions options)
-    : io_(io), acceptor_(io), dispatcher_(dispatcher), options_(options) {
+                       HttpServerOptions options, std::shared_ptr<asio::ssl::context> tls)
+    : io_(io), acceptor_(io), dispatcher_(dispatcher), options_(options), tls_(std::move(tls)) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -147,7 +174,11 @@ void HttpServer::accept() {
         beast::error_code ignored;
         socket.close(ignored);
       } else {
-        std::make_shared<Connection>(std::move(socket), self)->read();
+        if (self->tls_) {
+          std::make_shared<Connection<TlsStream>>(std::move(socket), self, *self->tls_)->start();
+        } else {
+          std::make_shared<Connection<beast::tcp_stream>>(std::move(socket), self)->start();
+        }
       }
     }
     self->accept();
@@ -178,6 +209,31 @@ std::optional<tcp::endpoint> parse_listen_address(const std::string& text, std::
     return std::nullopt;
   }
   return results.begin()->endpoint();
+}
+
+}  // namespace cppbx::http_api
+
+namespace cppbx::http_api {
+
+std::shared_ptr<asio::ssl::context> make_tls_context(const std::string& certificate_file,
+                                                    const std::string& private_key_file, std::string& error) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  beast::error_code code;
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                       code);
+  context->use_certificate_chain_file(certificate_file, code);
+  if (code) {
+    error = "cannot use certificate " + certificate_file + ": " + code.message();
+    return nullptr;
+  }
+  context->use_private_key_file(private_key_file, asio::ssl::context::pem, code);
+  if (code) {
+    error = "cannot use private key " + private_key_file + ": " + code.message();
+    return nullptr;
+  }
+  return context;
 }
 
 }  // namespace cppbx::http_api

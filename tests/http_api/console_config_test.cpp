@@ -1,8 +1,10 @@
-// The [console] keys this layer reads: base_path and secure_cookie are
-// loaded and checked; RustPBX's other console keys stay "not yet supported".
+// The keys this layer reads: [console] base_path and secure_cookie are
+// loaded and checked, RustPBX's other console keys stay "not yet
+// supported"; https_addr needs host:port and a certificate with its key.
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "support/test_certificate.hpp"
 
 namespace cppbx::config {
 namespace {
@@ -49,6 +51,31 @@ TEST(ConsoleConfigTest, OtherRustPbxKeysAreWarnedNotRefused) {
     EXPECT_NE(item.message.find("not yet supported"), std::string::npos);
     EXPECT_EQ(item.key.rfind("console.", 0), 0u);
   }
+}
+
+TEST(HttpsAddrTest, NeedsHostPortAndACertificate) {
+  Diagnostics bad_address;
+  load("https_addr = \"8443\"\n", bad_address);
+  ASSERT_TRUE(bad_address.has_errors());
+  EXPECT_EQ(bad_address.all().front().key, "https_addr");
+
+  Diagnostics no_certificate;
+  Config config = load("https_addr = \"127.0.0.1:8443\"\n", no_certificate);
+  ASSERT_TRUE(no_certificate.has_errors());
+  EXPECT_EQ(no_certificate.all().front().key, "https_addr");
+  EXPECT_NE(no_certificate.all().front().message.find("ssl_certificate"), std::string::npos);
+  EXPECT_EQ(no_certificate.all().front().where.line, 1u);
+}
+
+TEST(HttpsAddrTest, AcceptedWithCertificateAndKey) {
+  test::TestCertificate certificate;
+  Diagnostics diagnostics;
+  Config config = load("https_addr = \"127.0.0.1:8443\"\nssl_certificate = \"" + certificate.certificate_file() +
+                           "\"\nssl_private_key = \"" + certificate.private_key_file() + "\"\n",
+                       diagnostics);
+  EXPECT_FALSE(diagnostics.has_errors()) << (diagnostics.all().empty() ? "" : diagnostics.all().front().to_string());
+  EXPECT_EQ(config.https_addr, "127.0.0.1:8443");
+  EXPECT_EQ(config.ssl_certificate, certificate.certificate_file());
 }
 
 }  // namespace

@@ -17,8 +17,11 @@ import json
 import os
 import re
 import socket
+import shutil
 import sqlite3
+import ssl
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -101,6 +104,86 @@ class Client:
             self.cookie = answer.getheader("Set-Cookie").split(";")[0]
             self.csrf = body["csrf_token"]
         return status, body, answer
+
+
+def make_certificate(folder):
+    """A self-signed P-256 certificate for localhost/127.0.0.1 (the openssl command)."""
+    certificate, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", certificate, "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return certificate, key
+
+
+def https_call(port, certificate, method, path, body=None, cookie=None, csrf=None):
+    context = ssl.create_default_context(cafile=certificate)
+    connection = http.client.HTTPSConnection(h.LOOPBACK, port, timeout=30, context=context)
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    if cookie:
+        headers["Cookie"] = cookie
+    if csrf:
+        headers["X-CSRF-Token"] = csrf
+    try:
+        connection.request(method, path, body=json.dumps(body).encode() if body is not None else None,
+                           headers=headers)
+        answer = connection.getresponse()
+        text = answer.read().decode()
+        return answer.status, (json.loads(text) if text else None), answer
+    finally:
+        connection.close()
+
+
+def https_cases(server, certificate, https_port):
+    def login_over_https_sets_a_secure_cookie():
+        status, body, answer = https_call(https_port, certificate, "POST", "/api/login",
+                                          {"username": ADMIN, "password": ADMIN_PASSWORD})
+        check(status == 200, f"https login: {status} {body}")
+        cookie = answer.getheader("Set-Cookie")
+        check("; Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie, f"cookie: {cookie}")
+        session = cookie.split(";")[0]
+        status, who, _ = https_call(https_port, certificate, "GET", "/api/session", cookie=session)
+        check(status == 200 and who["username"] == ADMIN, f"session over https: {status} {who}")
+        status, _, _ = https_call(https_port, certificate, "POST", "/api/extensions",
+                                  {"username": "6001", "password": "Pw-6001-long"}, cookie=session)
+        check(status == 403, f"CSRF over https too: {status}")
+        status, _, _ = https_call(https_port, certificate, "POST", "/api/extensions",
+                                  {"username": "6001", "password": "Pw-6001-long"}, cookie=session,
+                                  csrf=body["csrf_token"])
+        check(status == 201, f"create over https: {status}")
+
+    def plain_http_still_serves():
+        status, _, _, _ = Client(server).call("GET", "/api/session")
+        check(status == 401, f"http_addr alongside https_addr: {status}")
+
+    def plaintext_to_the_https_port_is_dropped():
+        with socket.create_connection((h.LOOPBACK, https_port), timeout=10) as sock:
+            sock.sendall(b"GET /api/session HTTP/1.1\r\nHost: x\r\n\r\n")
+            reply = sock.recv(4096)
+        check(not reply.startswith(b"HTTP/1.1 200"), f"plain HTTP on the TLS port: {reply[:40]!r}")
+        check(server.alive(), "still running")
+
+    def stops_cleanly():
+        server.stop()
+
+    return [("login over HTTPS sets a Secure cookie", login_over_https_sets_a_secure_cookie),
+            ("plain HTTP still serves", plain_http_still_serves),
+            ("plaintext to the HTTPS port is dropped", plaintext_to_the_https_port_is_dropped),
+            ("stops cleanly", stops_cleanly)]
+
+
+def run_https_suite(binary):
+    folder = tempfile.mkdtemp(prefix="cppbx-https-")
+    try:
+        certificate, key = make_certificate(folder)
+        https_port = h.free_port()
+        extra = (f'https_addr = "{h.LOOPBACK}:{https_port}"\nssl_certificate = "{certificate}"\n'
+                 f'ssl_private_key = "{key}"\n')
+        return h.run_suite_no_exit(lambda: ApiServer(binary, h.memory_backend_toml([("1001", "pw-1001")]),
+                                                     extra_toml=extra),
+                                   lambda server: https_cases(server, certificate, https_port))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def register_status(server, name, password):
@@ -437,6 +520,8 @@ def main():
     finally:
         fastapi.stop()
         receiver.stop()
+    print("-- https_addr --", flush=True)
+    failed = run_https_suite(binary) or failed
     raise SystemExit(1 if failed else 0)
 
 
