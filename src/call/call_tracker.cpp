@@ -1,10 +1,14 @@
 #include "call/call_tracker.hpp"
 
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <iterator>
+#include <thread>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
-#include "common/blocking_pool.hpp"
 #include "common/log_throttle.hpp"
 #include "sip/headers.hpp"
 
@@ -151,32 +155,76 @@ void CallTracker::finish_locked(std::unordered_map<std::string, Call>::iterator 
 namespace cppbx::call {
 namespace {
 
+// One writer thread takes whatever records queued up since its last write
+// and inserts them in one transaction, so a busy PBX pays one commit per
+// batch instead of one disk sync per call.
 class DatabaseSink final : public CallRecordSink {
  public:
-  explicit DatabaseSink(storage::Database& database)
-      : store_(database),
-        pool_({.name = "call records", .threads = 1, .max_in_flight = 10000, .timeout = std::chrono::seconds(30)},
-              [](std::string why) { return why; }) {}
+  explicit DatabaseSink(storage::Database& database) : store_(database), writer_([this] { run(); }) {}
+
+  ~DatabaseSink() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    ready_.notify_one();
+    writer_.join();
+  }
 
   void write(CallRecord record) override {
-    auto shared = std::make_shared<CallRecord>(std::move(record));
-    pool_.submit(
-        [this, shared]() -> std::string {
-          store_.insert(*shared);
-          return {};
-        },
-        [this](std::string error) {
-          if (error.empty()) return;
-          if (auto held = warnings_.admit()) {
-            spdlog::warn("call record not written: {} ({} more held back)", error, *held);
-          }
-        });
+    {
+      std::lock_guard lock(mutex_);
+      if (queue_.size() >= kMaxQueued) {
+        ++dropped_;
+        if (auto held = drop_warnings_.admit()) {
+          spdlog::warn("call records: {} waiting, one dropped ({} drops in all, {} warnings held back)",
+                       queue_.size(), dropped_, *held);
+        }
+        return;
+      }
+      queue_.push_back(std::move(record));
+    }
+    ready_.notify_one();
   }
 
  private:
+  static constexpr size_t kMaxQueued = 100000;
+  static constexpr size_t kMaxBatch = 1000;
+
+  void run() {
+    for (;;) {
+      std::vector<CallRecord> batch;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, everything written
+        size_t count = std::min(queue_.size(), kMaxBatch);
+        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + count));
+        queue_.erase(queue_.begin(), queue_.begin() + count);
+      }
+      write_batch(batch);
+    }
+  }
+
+  void write_batch(const std::vector<CallRecord>& batch) {
+    try {
+      store_.insert(batch);
+    } catch (const std::exception& error) {
+      if (auto held = error_warnings_.admit()) {
+        spdlog::warn("{} call records not written: {} ({} warnings held back)", batch.size(), error.what(), *held);
+      }
+    }
+  }
+
   storage::CallRecordStore store_;
-  log::Throttle warnings_;
-  BlockingPoolOf<std::string> pool_;  // last: its workers stop before store_ goes
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<CallRecord> queue_;
+  bool stopping_ = false;
+  uint64_t dropped_ = 0;
+  log::Throttle drop_warnings_;
+  log::Throttle error_warnings_;
+  std::thread writer_;  // last: starts once everything above exists
 };
 
 }  // namespace

@@ -30,9 +30,9 @@ class CallRecordSink {
   virtual void write(CallRecord record) = 0;
 };
 
-// Writes records into the call_records table on a worker thread, bounded:
-// when the database cannot keep up, records beyond the bound are dropped
-// and counted, with a throttled warning.
+// Writes records into the call_records table on a writer thread, in batches
+// (one transaction each), bounded: when the database cannot keep up, records
+// beyond the bound are dropped and counted, with a throttled warning.
 std::shared_ptr<CallRecordSink> make_database_call_record_sink(storage::Database& database);
 
 struct CallTrackerOptions {

@@ -37,7 +37,6 @@ struct Fork::Branch {
   Target target;
   std::string id;      // Via branch
   std::string bytes;   // the request as sent, kept for its CANCEL
-  transaction::ClientTransactionPtr client;
   bool provisional = false;
   bool finished = false;
   bool cancel_wanted = false;
@@ -78,13 +77,13 @@ void Fork::start(std::vector<Target> targets) {
 }
 
 void Fork::send_branch(Branch& branch) {
+  // The client transaction holds this fork (its handler) while it lives; the
+  // fork does not hold the transaction back, or neither would ever be freed.
   auto self = shared_from_this();
   size_t index = branch.index;
-  auto client = environment_->transactions.send_request(
+  environment_->transactions.send_request(
       branch.target.flow, server_->request().method(), branch.id, branch.bytes,
       [self, index](const ClientResult& result) { self->on_branch_result(index, result); });
-  std::lock_guard lock(mutex_);
-  branch.client = std::move(client);
 }
 
 std::string Fork::build_request(const Branch& branch) const {

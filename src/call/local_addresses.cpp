@@ -44,11 +44,15 @@ std::string via_with_source(const sip::Via& via, const transport::Peer& source) 
   std::string value(via.text);
   if (via.has_rport && !via.rport) {
     // ";rport" without a value: give it the source port.
+    std::string_view text = via.text;
     size_t at = 0;
-    while ((at = value.find(";rport", at)) != std::string::npos) {
+    while ((at = text.find(";rport", at)) != std::string_view::npos) {
       size_t end = at + 6;
-      if (end == value.size() || value[end] == ';') {
-        value.insert(end, "=" + std::to_string(source.port));
+      if (end == text.size() || text[end] == ';') {
+        value = std::string(text.substr(0, end));
+        value += '=';
+        value += std::to_string(source.port);
+        value += text.substr(end);
         break;
       }
       at = end;

@@ -13,23 +13,28 @@ SystemClock::time_point from_millis(long long millis) {
 
 }  // namespace
 
-void CallRecordStore::insert(const CallRecord& record) {
+void CallRecordStore::insert(const std::vector<CallRecord>& records) {
+  if (records.empty()) return;
   database_.with_session([&](soci::session& session) {
-    long long started = to_millis(record.started_at), ended = to_millis(record.ended_at);
-    long long ringing = record.ringing_at ? to_millis(*record.ringing_at) : 0;
-    long long answered = record.answered_at ? to_millis(*record.answered_at) : 0;
-    soci::indicator ringing_null = record.ringing_at ? soci::i_ok : soci::i_null;
-    soci::indicator answered_null = record.answered_at ? soci::i_ok : soci::i_null;
-    int status = record.status_code;
-    session << "INSERT INTO call_records (call_id, caller, callee, answered_by, caller_transport,"
-               " callee_transport, started_at, ringing_at, answered_at, ended_at, end_reason, status_code)"
-               " VALUES (:call_id, :caller, :callee, :answered_by, :caller_transport, :callee_transport,"
-               " :started_at, :ringing_at, :answered_at, :ended_at, :end_reason, :status_code)",
-        soci::use(record.call_id), soci::use(record.caller), soci::use(record.callee),
-        soci::use(record.answered_by), soci::use(record.caller_transport),
-        soci::use(record.callee_transport), soci::use(started), soci::use(ringing, ringing_null),
-        soci::use(answered, answered_null), soci::use(ended), soci::use(record.end_reason),
-        soci::use(status);
+    soci::transaction transaction(session);
+    for (const CallRecord& record : records) {
+      long long started = to_millis(record.started_at), ended = to_millis(record.ended_at);
+      long long ringing = record.ringing_at ? to_millis(*record.ringing_at) : 0;
+      long long answered = record.answered_at ? to_millis(*record.answered_at) : 0;
+      soci::indicator ringing_null = record.ringing_at ? soci::i_ok : soci::i_null;
+      soci::indicator answered_null = record.answered_at ? soci::i_ok : soci::i_null;
+      int status = record.status_code;
+      session << "INSERT INTO call_records (call_id, caller, callee, answered_by, caller_transport,"
+                 " callee_transport, started_at, ringing_at, answered_at, ended_at, end_reason, status_code)"
+                 " VALUES (:call_id, :caller, :callee, :answered_by, :caller_transport, :callee_transport,"
+                 " :started_at, :ringing_at, :answered_at, :ended_at, :end_reason, :status_code)",
+          soci::use(record.call_id), soci::use(record.caller), soci::use(record.callee),
+          soci::use(record.answered_by), soci::use(record.caller_transport),
+          soci::use(record.callee_transport), soci::use(started), soci::use(ringing, ringing_null),
+          soci::use(answered, answered_null), soci::use(ended), soci::use(record.end_reason),
+          soci::use(status);
+    }
+    transaction.commit();
     return 0;
   });
 }

@@ -36,8 +36,9 @@ class CallRecordStore {
  public:
   // `database` must outlive the store.
   explicit CallRecordStore(Database& database) : database_(database) {}
-  // Blocking: call from a worker thread. Throws soci::soci_error.
-  void insert(const CallRecord& record);
+  // Blocking: call from a worker thread. Throws soci::soci_error. All rows
+  // in one transaction: one commit (one disk sync on SQLite) per batch.
+  void insert(const std::vector<CallRecord>& records);
   // Most recent first (by ended_at), at most `limit`.
   std::vector<CallRecord> recent(size_t limit);
 
