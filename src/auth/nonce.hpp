@@ -1,7 +1,8 @@
 // Stateless nonces and nonce-count replay protection (RFC 7616 3.3 and 5.4).
 //
 // A nonce carries its own issue time and proof of origin:
-//   base64url( issued_at(8, big endian) | random(8) | HMAC-SHA256(secret, first 16)[0..16) )
+//   base64url( issued_at(8, big endian) | random(8) | AES-128(K, first 16) )
+// with K derived from the secret (see nonce.cpp for why a block cipher)
 // so the server keeps nothing per challenge: any node that knows the secret can
 // check a nonce, and an attacker flooding REGISTERs costs us no memory.
 //
@@ -66,6 +67,7 @@ class NonceIssuer {
   SecondsClock clock_;
   std::string opaque_;
   std::array<uint8_t, 32> mac(const uint8_t* data, size_t size) const;
+  std::array<uint8_t, 16> tag(const uint8_t* block) const;
 };
 
 enum class CountResult { Accepted, Replay, Full };

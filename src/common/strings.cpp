@@ -4,7 +4,7 @@
 
 namespace cppbx {
 
-bool iequals(std::string_view a, std::string_view b) {
+bool iequals_folding(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;

@@ -15,8 +15,13 @@ constexpr char ascii_lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-// Case-insensitive (ASCII only) equality.
-bool iequals(std::string_view a, std::string_view b);
+// Case-insensitive (ASCII only) equality. Inline with an exact comparison
+// first: header and parameter names nearly always arrive in the spelling they
+// are compared with, and this runs a few dozen times per request.
+bool iequals_folding(std::string_view a, std::string_view b);
+inline bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && (a == b || iequals_folding(a, b));
+}
 bool istarts_with(std::string_view text, std::string_view prefix);
 // Lower-cased copy (ASCII only).
 std::string to_lower(std::string_view text);

@@ -92,6 +92,30 @@ TEST(NonceIssuer, SameSecretVerifiesAcrossInstancesAndOpaqueIsStable) {
   EXPECT_EQ(random_secret.check(first.issue()).status, NonceStatus::Invalid);
 }
 
+TEST(NonceIssuer, IssuersWithOtherSecretsAlternatingOnOneThreadKeepTheirKeys) {
+  // Each thread keeps one keyed cipher context and re-keys it when another
+  // issuer used it last; a stale key would accept or refuse the wrong nonces.
+  FakeClock clock;
+  NonceIssuer a("secret a", std::chrono::seconds(300), clock.function());
+  NonceIssuer b("secret b", std::chrono::seconds(300), clock.function());
+  for (int round = 0; round < 3; ++round) {
+    std::string from_a = a.issue();
+    std::string from_b = b.issue();
+    EXPECT_EQ(b.check(from_a).status, NonceStatus::Invalid);
+    EXPECT_EQ(a.check(from_a).status, NonceStatus::Valid);
+    EXPECT_EQ(a.check(from_b).status, NonceStatus::Invalid);
+    EXPECT_EQ(b.check(from_b).status, NonceStatus::Valid);
+  }
+  std::string late;
+  {
+    NonceIssuer gone("secret a", std::chrono::seconds(300), clock.function());
+    late = gone.issue();
+  }
+  NonceIssuer successor("secret c", std::chrono::seconds(300), clock.function());
+  EXPECT_EQ(successor.check(late).status, NonceStatus::Invalid) << "a new issuer must not inherit a key";
+  EXPECT_EQ(a.check(late).status, NonceStatus::Valid) << "same secret, same key";
+}
+
 TEST(NonceCounter, RefusesRepeatedOrLowerCounts) {
   FakeClock clock;
   NonceCounter counter(1000, clock.function());
