@@ -183,6 +183,8 @@ class DatabaseSink final : public CallRecordSink {
         return;
       }
       queue_.push_back(std::move(record));
+      // Only the first record of a batch (or a full batch) needs the writer.
+      if (queue_.size() != 1 && queue_.size() < kMaxBatch) return;
     }
     ready_.notify_one();
   }
@@ -190,6 +192,7 @@ class DatabaseSink final : public CallRecordSink {
  private:
   static constexpr size_t kMaxQueued = 100000;
   static constexpr size_t kMaxBatch = 1000;
+  static constexpr std::chrono::milliseconds kGatherTime{200};
 
   void run() {
     for (;;) {
@@ -198,6 +201,9 @@ class DatabaseSink final : public CallRecordSink {
         std::unique_lock lock(mutex_);
         ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping, everything written
+        // Let the records of the next moment join this one: a few commits
+        // (disk syncs) and wake-ups per second instead of one per call.
+        ready_.wait_for(lock, kGatherTime, [this] { return stopping_ || queue_.size() >= kMaxBatch; });
         size_t count = std::min(queue_.size(), kMaxBatch);
         batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + count));
         queue_.erase(queue_.begin(), queue_.begin() + count);
