@@ -269,6 +269,7 @@ void Server::Impl::start_webhook(const std::vector<std::shared_ptr<proxy::Module
 // The console's API on its own thread; it cannot stop SIP from starting.
 void Server::Impl::start_http_api() {
   http_api::HttpApiEnvironment environment{config, locator, webhook, {}, home_proxy(), {}};
+  environment.websocket = transport->websocket_handover();
   environment.make_locator = [database_url = config.database_url, home = home_proxy()](
                                  const config::LocatorConfig& c, boost::asio::io_context& api_io,
                                  config::Diagnostics& d) { return make_locator(c, {api_io, database_url, home}, d); };

@@ -136,7 +136,10 @@ std::unique_ptr<HttpApi> HttpApi::start(HttpApiEnvironment environment, std::str
   impl->add_routes();
   impl->dispatcher = std::make_unique<Dispatcher>(impl->router, impl->sessions);
   try {
-    impl->server = std::make_shared<HttpServer>(impl->io, *endpoint, *impl->dispatcher);
+    HttpServerOptions options;
+    options.websocket_path = impl->context->config()->proxy.ws_handler;
+    options.websocket = impl->context->environment.websocket;
+    impl->server = std::make_shared<HttpServer>(impl->io, *endpoint, *impl->dispatcher, options);
   } catch (const boost::system::system_error& e) {
     error = "cannot listen on " + impl->context->config()->http_addr + ": " + e.code().message();
     return nullptr;

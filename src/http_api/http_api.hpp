@@ -27,6 +27,7 @@
 #include "location/locator.hpp"
 #include "location/locator_webhook.hpp"
 #include "storage/admin_store.hpp"
+#include "transport/websocket_handover.hpp"
 
 namespace cppbx::http_api {
 
@@ -42,6 +43,9 @@ struct HttpApiEnvironment {
   LocatorMaker make_locator;
   std::string home_proxy;                              // this node's SIP address (sample events)
   storage::AdminHashCost admin_hash_cost;              // tests lower it
+  // SIP over WebSocket at proxy.ws_handler on http_addr (RFC 7118): upgrades
+  // there are handed to the transport; null: that path is an API 404.
+  transport::WebSocketHandover* websocket = nullptr;
 };
 
 class HttpApi {

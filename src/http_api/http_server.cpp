@@ -6,9 +6,11 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/strings.hpp"
@@ -96,6 +98,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       return;
     }
     bhttp::request<bhttp::string_body> message = parser_->release();
+    if (hand_over_websocket(message)) return;
     keep_alive_ = message.keep_alive();
     const unsigned version = message.version();
     Request request = to_api_request(message, remote_, server_->secure());
@@ -106,6 +109,24 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
                  [self, version, response = std::move(response)]() mutable { self->write(std::move(response), version); });
     };
     server_->dispatcher().dispatch(std::move(request), std::move(respond));
+  }
+
+  // SIP over WebSocket on the API's port: the stream leaves this connection.
+  bool hand_over_websocket(bhttp::request<bhttp::string_body>& message) {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      const HttpServerOptions& options = server_->options();
+      std::string_view target(message.target().data(), message.target().size());
+      target = target.substr(0, target.find('?'));
+      if (options.websocket == nullptr || options.websocket_path.empty() || target != options.websocket_path ||
+          !beast::websocket::is_upgrade(message)) {
+        return false;
+      }
+      lowest().expires_never();
+      options.websocket->accept_websocket(std::move(stream_), std::move(message));
+      return true;
+    } else {
+      return false;
+    }
   }
 
   void write(Response response, unsigned version) {
@@ -167,7 +188,9 @@ void HttpServer::stop() {
 }
 
 void HttpServer::accept() {
-  acceptor_.async_accept(io_, [self = shared_from_this()](beast::error_code error, tcp::socket socket) {
+  // Each connection on its own strand: a WebSocket flow handed to the
+  // transport needs one (websocket_handover.hpp).
+  acceptor_.async_accept(asio::make_strand(io_), [self = shared_from_this()](beast::error_code error, tcp::socket socket) {
     if (error == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
     if (!error) {
       if (self->open_connections_.load() >= self->options_.max_connections) {

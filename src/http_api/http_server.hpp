@@ -22,6 +22,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "http_api/dispatcher.hpp"
+#include "transport/websocket_handover.hpp"
 
 namespace cppbx::http_api {
 
@@ -29,6 +30,10 @@ struct HttpServerOptions {
   size_t body_limit = 256 * 1024;
   std::chrono::seconds idle_timeout{60};
   size_t max_connections = 256;
+  // Plain HTTP only: a WebSocket upgrade at this path is handed to
+  // `websocket` (SIP over WebSocket, RFC 7118) instead of the API.
+  std::string websocket_path;
+  transport::WebSocketHandover* websocket = nullptr;
 };
 
 class HttpServer : public std::enable_shared_from_this<HttpServer> {

@@ -467,6 +467,7 @@ class CppbxServer:
         self.process = None
         self.dir = None
         self.port = None
+        self.http_port = free_port()  # config_text() may be asked before start()
 
     # -- lifecycle --------------------------------------------------------
 
@@ -511,7 +512,7 @@ class CppbxServer:
         proxy.update(self.proxy)
         lines = [f'log_level = "{self.log_level}"',
                  f'database_url = "sqlite://{self.path("cppbx.sqlite3")}"',
-                 f'http_addr = "{LOOPBACK}:{free_port()}"', self.extra_toml, "", "[proxy]"]
+                 f'http_addr = "{LOOPBACK}:{self.http_port}"', self.extra_toml, "", "[proxy]"]
         lines += [f"{key} = {value}" for key, value in proxy.items()]
         lines += ["", self.backends, ""]
         return "\n".join(lines)

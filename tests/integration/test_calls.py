@@ -225,6 +225,20 @@ def cases(server):
         dialog.route_set = [real]
         hang_up(caller, dialog, callee)
 
+    def websocket_on_the_http_port():
+        """RFC 7118 at proxy.ws_handler on http_addr, beside ws_port."""
+        browser = Phone(server, "1006", "pw-1006", tag="http-ws",
+                        client=ws_client.SipWebSocketClient(f"ws://{h.LOOPBACK}:{server.http_port}/ws"))
+        try:
+            browser.register()
+            callee = phone("1002")
+            call_id, dialog, _, _ = established_call(server, browser, callee, "1002")
+            hang_up(browser, dialog, callee)
+            rows = record_rows(server, call_id)
+            check(rows and rows[0][3] == "ws" and rows[0][9] == "bye_caller", f"record {rows}")
+        finally:
+            browser.close()
+
     def no_answer_408():
         caller, callee = phone("1001"), phone("1002")
         call_id, _, _, _ = caller.invite("1002", wait_final=False)
@@ -324,6 +338,7 @@ def cases(server):
         ("in-dialog BYE with a forged route -> 481", forged_in_dialog_request_refused),
         ("TCP caller to TLS callee: sips: and tcp Record-Route", tcp_to_tls_two_record_routes),
         ("WebSocket caller to UDP callee", websocket_caller_to_udp_callee),
+        ("WebSocket caller through the HTTP listener's ws_handler", websocket_on_the_http_port),
         ("no answer within no_answer_timeout -> 408, branch cancelled", no_answer_408),
         ("SIPp caller and SIPp callee: 5 calls", sipp_caller_and_callee),
         ("SIGTERM exits 0", close_all),
