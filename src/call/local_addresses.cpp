@@ -3,17 +3,13 @@
 #include "common/strings.hpp"
 
 namespace cppbx::call {
-namespace {
-
-std::optional<boost::asio::ip::address> ip_of(std::string_view host) {
+std::optional<boost::asio::ip::address> host_address(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   boost::system::error_code error;
   auto address = boost::asio::ip::make_address(std::string(host), error);
   if (error) return std::nullopt;
   return address;
 }
-
-}  // namespace
 
 bool LocalAddresses::is_own(const sip::Uri& uri) const {
   if (!is_local_host || !is_local_host(uri.host)) return false;
@@ -58,7 +54,7 @@ std::string via_with_source(const sip::Via& via, const transport::Peer& source) 
       at = end;
     }
   }
-  auto sent_by = ip_of(via.host);
+  auto sent_by = host_address(via.host);
   if (!via.received && (via.has_rport || !sent_by || *sent_by != source.address)) {
     value += ";received=" + address;
   }
@@ -77,7 +73,7 @@ std::optional<transport::Protocol> protocol_from_via(std::string_view transport)
 std::optional<transport::Peer> response_peer_from_via(const sip::Via& via) {
   auto protocol = protocol_from_via(via.transport);
   if (!protocol) return std::nullopt;
-  auto address = ip_of(via.received ? *via.received : via.host);
+  auto address = host_address(via.received ? *via.received : via.host);
   if (!address) return std::nullopt;
   transport::Peer peer;
   peer.protocol = *protocol;

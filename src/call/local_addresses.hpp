@@ -38,6 +38,10 @@ std::string via_with_source(const sip::Via& via, const transport::Peer& source);
 // from the address. nullopt when the host is not an IP address.
 std::optional<transport::Peer> response_peer_from_via(const sip::Via& via);
 
+// An IP address written as a URI host ("192.0.2.1", "[2001:db8::1]");
+// nullopt for a name.
+std::optional<boost::asio::ip::address> host_address(std::string_view host);
+
 // The protocol a Via transport names ("UDP", "TCP", "TLS", "WS", "WSS").
 std::optional<transport::Protocol> protocol_from_via(std::string_view transport);
 

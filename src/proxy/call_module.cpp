@@ -32,13 +32,10 @@ std::optional<transport::Peer> peer_of_binding(const location::Binding& binding)
   size_t colon = text.find(':');
   size_t last = text.rfind(':');
   if (colon == std::string_view::npos || last == colon) return std::nullopt;
-  std::string_view host = text.substr(colon + 1, last - colon - 1);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  boost::system::error_code error;
-  auto address = boost::asio::ip::make_address(std::string(host), error);
+  auto address = call::host_address(text.substr(colon + 1, last - colon - 1));
   auto port = sip::parse_uint32(text.substr(last + 1));
-  if (error || !port || *port > 65535) return std::nullopt;
-  return transport::Peer{binding.transport, address, static_cast<uint16_t>(*port), binding.connection};
+  if (!address || !port || *port > 65535) return std::nullopt;
+  return transport::Peer{binding.transport, *address, static_cast<uint16_t>(*port), binding.connection};
 }
 
 // The user part of an AoR key "sip:user@domain".
@@ -168,12 +165,9 @@ struct CallModule::Shared : std::enable_shared_from_this<CallModule::Shared> {
     if (!cluster) return std::nullopt;
     auto home = sip::parse_uri(binding.home_proxy);
     if (!home) return std::nullopt;
-    std::string host(home->host);
-    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    boost::system::error_code error;
-    auto address = boost::asio::ip::make_address(host, error);
-    if (error) return std::nullopt;
-    transport::Peer node{transport::Protocol::Udp, address, home->port != 0 ? home->port : uint16_t{5060}, 0};
+    auto address = call::host_address(home->host);
+    if (!address) return std::nullopt;
+    transport::Peer node{transport::Protocol::Udp, *address, home->port != 0 ? home->port : uint16_t{5060}, 0};
     call::Target target;
     target.request_uri = binding.contact;
     target.routes.push_back("<" + binding.home_proxy + ";" +

@@ -19,14 +19,6 @@ namespace {
 constexpr size_t kSaltBytes = 16;
 constexpr size_t kHashBytes = 32;
 
-std::string utc_now() {
-  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm parts{};
-  ::gmtime_r(&now, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
 
 bool is_username_character(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -102,7 +94,7 @@ StoreStatus AdminStore::set_password(std::string_view username, std::string_view
   try {
     return database_.with_session([&](soci::session& sql) {
       soci::transaction transaction(sql);
-      const std::string now = utc_now();
+      const std::string now = utc_now_iso8601();
       created = stored_hash(sql, name).empty();
       if (created) {
         sql << "INSERT INTO admins (username, password_hash, created_at, updated_at) "

@@ -36,14 +36,6 @@ namespace {
 
 constexpr int kBusyTimeoutSeconds = 5;
 
-std::string utc_now_iso8601() {
-  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm parts{};
-  ::gmtime_r(&now, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
 
 // Checks that versions are unique and increasing, so "apply what is missing,
 // in order" is well defined.
@@ -328,6 +320,15 @@ bool Database::apply(soci::session& session, const Migration& migration, std::st
                         e.what());
     return false;
   }
+}
+
+std::string utc_now_iso8601() {
+  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm parts{};
+  ::gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
 }
 
 }  // namespace cppbx::storage

@@ -71,6 +71,9 @@ std::optional<std::string> quote_identifier(Dialect dialect, std::string_view id
 // holding the password) when the URL is unusable.
 std::optional<Dialect> dialect_of_url(const std::string& url, std::string& error);
 
+// The current UTC time as "2026-11-26T14:50:00Z" (applied_at, created_at...).
+std::string utc_now_iso8601();
+
 // The built-in schema history; later features append to it.
 const std::vector<Migration>& builtin_migrations();
 

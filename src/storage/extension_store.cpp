@@ -24,14 +24,6 @@ constexpr const char* kSelectColumns =
     "allow_guest_calls, call_forwarding_mode, call_forwarding_destination, "
     "call_forwarding_timeout, created_at, updated_at FROM extensions";
 
-std::string utc_now() {
-  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm parts{};
-  ::gmtime_r(&now, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
 
 bool has_control_character(std::string_view text) {
   for (unsigned char c : text) {
@@ -209,7 +201,7 @@ StoreStatus ExtensionStore::add(const Extension& extension) {
       return StoreStatus::fail(StoreStatus::Kind::Duplicate,
                                fmt::format("extension {} already exists", extension.extension));
     }
-    const std::string now = utc_now();
+    const std::string now = utc_now_iso8601();
     const int disabled = extension.login_disabled ? 1 : 0;
     const int guest = extension.allow_guest_calls ? 1 : 0;
     sql << "INSERT INTO extensions (extension, sip_password, display_name, email, "
@@ -299,7 +291,7 @@ StoreStatus ExtensionStore::set_password(std::string_view extension, const std::
   const std::string name(extension);
   StoreStatus status = guarded("changing a password", false, [&](soci::session& sql) {
     if (!exists(sql, name)) return not_found(extension);
-    const std::string now = utc_now();
+    const std::string now = utc_now_iso8601();
     sql << "UPDATE extensions SET sip_password = :password, updated_at = :now "
            "WHERE extension = :extension",
         soci::use(sip_password), soci::use(now), soci::use(name);
@@ -316,7 +308,7 @@ StoreStatus ExtensionStore::set_enabled(std::string_view extension, bool enabled
   const std::string name(extension);
   StoreStatus status = guarded("enabling or disabling an extension", false, [&](soci::session& sql) {
     if (!exists(sql, name)) return not_found(extension);
-    const std::string now = utc_now();
+    const std::string now = utc_now_iso8601();
     const int disabled = enabled ? 0 : 1;
     sql << "UPDATE extensions SET login_disabled = :disabled, updated_at = :now "
            "WHERE extension = :extension",
@@ -333,7 +325,7 @@ StoreStatus ExtensionStore::update(const Extension& extension) {
   }
   StoreStatus status = guarded("updating an extension", false, [&](soci::session& sql) {
     if (!exists(sql, extension.extension)) return not_found(extension.extension);
-    const std::string now = utc_now();
+    const std::string now = utc_now_iso8601();
     const int disabled = extension.login_disabled ? 1 : 0;
     const int guest = extension.allow_guest_calls ? 1 : 0;
     sql << "UPDATE extensions SET sip_password = :password, display_name = :display_name, "
