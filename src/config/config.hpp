@@ -163,4 +163,40 @@ Config embedded_default(std::string& first_user, std::string& first_password);
 // Logs each diagnostic once through spdlog (errors as error, warnings as warn).
 void log_diagnostics(const Diagnostics& diagnostics);
 
+// ---------------------------------------------------------------------------
+// The console's settings file (overlay.cpp). Settings > Proxy Settings are
+// saved by cppbx to <generated_dir>/proxy_settings.toml, never to the
+// operator's file; that file is loaded over the main one. It may hold only
+// [proxy] realms, [[proxy.user_backends]], [proxy.locator] and
+// [proxy.locator_webhook] (or `locator_webhook = false`: no webhook); each of
+// these present in it replaces the main file's value wholesale.
+
+inline constexpr std::string_view kOverlayFileName = "proxy_settings.toml";
+
+// proxy.generated_dir as an absolute path: a relative one is taken from the
+// main config file's folder (the working folder for the embedded default).
+std::string generated_dir_path(const Config& config);
+// <generated_dir>/proxy_settings.toml
+std::string overlay_path(const Config& config);
+
+// Loads overlay TOML text over `config` (rules above). Problems go to
+// `diagnostics` naming `source_name`, line, column and key; `config` is then
+// left partly replaced, so callers refuse it. Relative paths in user
+// backends stay relative to the main file's folder.
+void apply_overlay_text(Config& config, std::string_view toml_text, const std::string& source_name,
+                        Diagnostics& diagnostics);
+// Loads overlay_path(config) over `config` when the file exists. Returns
+// whether it existed (a missing overlay is no problem).
+bool apply_overlay_file(Config& config, Diagnostics& diagnostics);
+// load_file() and then, when the main file has no errors, its overlay.
+Config load_file_with_overlay(const std::string& path, Diagnostics& diagnostics);
+
+// The overlay text holding the four keys of `proxy` (always all four).
+std::string overlay_text(const ProxyConfig& proxy);
+// Writes overlay_text(config.proxy) to overlay_path(config) atomically
+// (temporary file in the same folder, fsync, rename), mode 0600 (it may hold
+// secrets), creating generated_dir when missing. false with `error` (no
+// secret in it) when it cannot; the previous file is then untouched.
+bool write_overlay_file(const Config& config, std::string& error);
+
 }  // namespace cppbx::config

@@ -25,6 +25,7 @@
 #include "common/logging.hpp"
 #include "common/strings.hpp"
 #include "config/config.hpp"
+#include "config/table_loader.hpp"
 #include "config/value_reader.hpp"
 
 namespace cppbx::config {
@@ -710,14 +711,24 @@ class Loader {
   std::map<std::string, SourceLocation> positions_;  // where each implemented key was set
 };
 
+}  // namespace
+
+namespace detail {
+
 std::string folder_of(const std::string& path) {
   std::error_code ignored;
-  fs::path absolute = fs::absolute(path.empty() ? fs::path(".") : fs::path(path), ignored);
+  if (path.empty()) return fs::current_path(ignored).string();
+  fs::path absolute = fs::absolute(fs::path(path), ignored);
   fs::path parent = absolute.parent_path();
   return parent.empty() ? fs::current_path(ignored).string() : parent.string();
 }
 
-}  // namespace
+void load_table(toml::table& root, const std::string& source_name, const std::string& config_dir,
+                Config& config, Diagnostics& diagnostics) {
+  Loader(diagnostics, source_name, config_dir).load(root, config);
+}
+
+}  // namespace detail
 
 Config load_string(std::string_view toml_text, const std::string& source_name,
                    Diagnostics& diagnostics) {
@@ -732,7 +743,7 @@ Config load_string(std::string_view toml_text, const std::string& source_name,
                       std::string(e.description()));
     return config;
   }
-  Loader(diagnostics, source_name, folder_of(source_name)).load(root, config);
+  detail::load_table(root, source_name, detail::folder_of(source_name), config, diagnostics);
   return config;
 }
 
