@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/blocking_pool.hpp"
+#include "location/binding_listing.hpp"
 #include "location/binding_rules.hpp"
 #include "storage/database.hpp"
 
@@ -276,6 +277,18 @@ void use_write_ahead_log(storage::Database& db) {
   }
 }
 
+// A LIKE pattern matching `needle` anywhere, lowercased (compared with
+// LOWER(aor)), with '!' escaping the pattern characters: a backslash would
+// need doubling in MySQL's string literals.
+std::string contains_pattern(std::string_view needle) {
+  std::string pattern = "%";
+  for (char c : needle) {
+    if (c == '%' || c == '_' || c == '!') pattern += '!';
+    pattern += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return pattern + "%";
+}
+
 UpdateResult error_result(std::string why) {
   UpdateResult result;
   result.status = UpdateStatus::Error;
@@ -340,6 +353,7 @@ struct DatabaseLocator::State : std::enable_shared_from_this<State> {
   void count_rows(storage::Database& db);
   UpdateResult apply(UpdateRequest request, std::chrono::steady_clock::time_point deadline);
   UpdateResult read(const std::string& aor);
+  UpdateResult read_matching(const std::string& aor_contains);
   BindingList remove_flow(transport::ConnectionId connection);
   BindingList sweep();
   void schedule_locked();
@@ -506,6 +520,25 @@ UpdateResult DatabaseLocator::State::read(const std::string& aor) {
   return result;
 }
 
+// Every unexpired row whose AoR contains the text; the caller orders and pages.
+UpdateResult DatabaseLocator::State::read_matching(const std::string& needle) {
+  std::shared_ptr<storage::Database> db = open_database();
+  const long long now = to_micros(Clock::now());
+  const std::string pattern = contains_pattern(needle);
+  std::string query = std::string("SELECT ") + kColumns + " FROM locations WHERE expires_at > :now";
+  if (!needle.empty()) query += " AND LOWER(aor) LIKE :pattern ESCAPE '!'";
+  UpdateResult result;
+  result.current = db->with_session_retried([&](soci::session& sql) {
+    return read_rows(sql, options.home_proxy, query,
+                     [&](soci::statement& s) {
+                       s.exchange(soci::use(now));
+                       if (!needle.empty()) s.exchange(soci::use(pattern));
+                     })
+        .bindings;
+  });
+  return result;
+}
+
 BindingList DatabaseLocator::State::remove_flow(transport::ConnectionId connection) {
   std::shared_ptr<storage::Database> db = open_database();
   const long long id = static_cast<long long>(connection);
@@ -647,6 +680,25 @@ void DatabaseLocator::lookup(const std::string& aor, std::function<void(LookupRe
                         answer.detail = std::move(result.detail);
                         done(std::move(answer));
                       });
+}
+
+void DatabaseLocator::list(ListRequest request, std::function<void(ListResult)> done) {
+  State* state = state_.get();
+  const std::string needle = request.aor_contains;
+  state_->pool.submit([state, needle] { return state->read_matching(needle); },
+                      [request = std::move(request), done = std::move(done)](UpdateResult result) {
+                        if (result.status == UpdateStatus::Error) {
+                          ListResult failed;
+                          failed.ok = false;
+                          failed.detail = std::move(result.detail);
+                          return done(std::move(failed));
+                        }
+                        done(page_of(std::move(result.current), request, Clock::now()));
+                      });
+}
+
+void DatabaseLocator::remove(std::string aor, std::string key, std::function<void(UpdateResult)> done) {
+  update(removal_request(std::move(aor), std::move(key)), std::move(done));
 }
 
 void DatabaseLocator::connection_closed(transport::ConnectionId connection) {

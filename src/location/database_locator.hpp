@@ -60,6 +60,8 @@ class DatabaseLocator final : public Locator {
   std::string_view type() const override { return "database"; }
   void update(UpdateRequest request, std::function<void(UpdateResult)> done) override;
   void lookup(const std::string& aor, std::function<void(LookupResult)> done) override;
+  void list(ListRequest request, std::function<void(ListResult)> done) override;
+  void remove(std::string aor, std::string key, std::function<void(UpdateResult)> done) override;
   void connection_closed(transport::ConnectionId connection) override;
   void set_observer(std::shared_ptr<LocationObserver> observer) override;
   // Rows in the table (every node's, expired ones not swept yet) as last

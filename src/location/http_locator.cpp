@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "location/binding_listing.hpp"
 #include "location/binding_rules.hpp"
 #include "location/location_payload.hpp"
 #include "location/recently_closed.hpp"
@@ -72,6 +73,51 @@ Fetched parse_locations(const http::HttpResponse& response, const std::string& a
   std::stable_sort(out.bindings.begin(), out.bindings.end(),
                    [](const Binding& a, const Binding& b) { return a.last_modified < b.last_modified; });
   out.ok = true;
+  return out;
+}
+
+// A listing answer: {"total": n, "locations": [...]} holds one page the
+// service cut; a bare array is the whole matching list, paged here. A service
+// without listing answers 404, 405 or 501.
+ListResult parse_listing(const http::HttpResponse& response, const ListRequest& request, const std::string& log_url) {
+  ListResult out;
+  out.ok = false;
+  if (!response.answered()) {
+    out.detail = response.detail;
+    return out;
+  }
+  if (response.status == 404 || response.status == 405 || response.status == 501) {
+    out.detail = "listing not supported by the registry service (HTTP " + std::to_string(response.status) + ")";
+    return out;
+  }
+  if (response.status != 200) {
+    out.detail = "listing answered HTTP status " + std::to_string(response.status);
+    return out;
+  }
+  auto json = nlohmann::json::parse(response.body, nullptr, false);
+  const bool paged = json.is_object() && json.contains("locations") && json["locations"].is_array() &&
+                     json.contains("total") && json["total"].is_number_unsigned();
+  if (!paged && !json.is_array()) {
+    out.detail = "listing answer is neither {\"total\", \"locations\"} nor a JSON array";
+    return out;
+  }
+  const auto now = Clock::now();
+  std::vector<Binding> bindings;
+  for (const auto& item : paged ? json["locations"] : json) {
+    std::string why;
+    auto binding = binding_from_json(item, now, &why);
+    if (!binding) {
+      spdlog::warn("http locator {}: a listed location skipped: {}", log_url, why);
+      continue;
+    }
+    bindings.push_back(std::move(*binding));
+  }
+  if (!paged) return page_of(std::move(bindings), request, now);
+  ListRequest whole_page = request;  // the service already paged: order and drop the expired only
+  whole_page.offset = 0;
+  whole_page.limit = 0;
+  out = page_of(std::move(bindings), whole_page, now);
+  out.total = json["total"].get<size_t>();
   return out;
 }
 
@@ -444,6 +490,32 @@ void HttpLocator::lookup(const std::string& aor, std::function<void(LookupResult
     }
     done(std::move(result));
   });
+}
+
+void HttpLocator::list(ListRequest request, std::function<void(ListResult)> done) {
+  auto http = state_->current_client();
+  if (!http) {
+    ListResult failed;
+    failed.ok = false;
+    failed.detail = "http locator not started";
+    return done(std::move(failed));
+  }
+  const std::string query = http::form_encode({{"list", "1"},
+                                               {"aor_contains", request.aor_contains},
+                                               {"offset", std::to_string(request.offset)},
+                                               {"limit", std::to_string(request.limit)}});
+  http->submit(state_->request("GET", http::url_with_query(state_->options.url, query)),
+               [log_url = state_->log_url, request = std::move(request), done = std::move(done)](
+                   http::HttpResponse response) {
+                 ListResult result = parse_listing(response, request, log_url);
+                 if (!result.ok) spdlog::warn("http locator {}: listing failed: {}", log_url, result.detail);
+                 done(std::move(result));
+               });
+}
+
+// Through the AoR's update chain, so it never interleaves with a REGISTER.
+void HttpLocator::remove(std::string aor, std::string key, std::function<void(UpdateResult)> done) {
+  update(removal_request(std::move(aor), std::move(key)), std::move(done));
 }
 
 void HttpLocator::connection_closed(transport::ConnectionId connection) {

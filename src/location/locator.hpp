@@ -38,6 +38,22 @@ struct UpdateResult {
   std::string detail;
 };
 
+// What list() enumerates: the unexpired bindings of every AoR whose text
+// contains `aor_contains` (ASCII case-insensitive; empty: all), sorted by AoR
+// then contact, one page of them.
+struct ListRequest {
+  std::string aor_contains;
+  size_t offset = 0;
+  size_t limit = 100;  // 0: all
+};
+
+struct ListResult {
+  bool ok = true;                   // false: store unreachable, or listing unsupported
+  std::vector<Binding> bindings;    // the page
+  size_t total = 0;                 // matching bindings before paging
+  std::string detail;
+};
+
 struct LookupResult {
   bool ok = true;                   // false: store unreachable
   std::vector<Binding> bindings;    // unexpired only
@@ -59,6 +75,27 @@ class Locator {
   virtual std::string_view type() const = 0;
   virtual void update(UpdateRequest request, std::function<void(UpdateResult)> done) = 0;
   virtual void lookup(const std::string& aor, std::function<void(LookupResult)> done) = 0;
+  // Enumerates bindings for the administration API (not a SIP path).
+  // Every store's locator overrides both; the defaults (answering "not
+  // supported") only spare test doubles written before these calls existed.
+  virtual void list(ListRequest request, std::function<void(ListResult)> done) {
+    (void)request;
+    ListResult result;
+    result.ok = false;
+    result.detail = "listing not supported by this locator";
+    done(std::move(result));
+  }
+  // Removes one binding (by Binding::key()) of an AoR, whatever its Call-ID;
+  // `removed` holds it (empty when there was none). Reporting it (webhook,
+  // logs) is the caller's job, as for the registrar's own removals.
+  virtual void remove(std::string aor, std::string key, std::function<void(UpdateResult)> done) {
+    (void)aor;
+    (void)key;
+    UpdateResult result;
+    result.status = UpdateStatus::Error;
+    result.detail = "removal not supported by this locator";
+    done(std::move(result));
+  }
   // Removes every binding that was registered over this connection.
   virtual void connection_closed(transport::ConnectionId connection) = 0;
   virtual void set_observer(std::shared_ptr<LocationObserver> observer) = 0;

@@ -14,6 +14,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "location/binding_listing.hpp"
 #include "location/binding_rules.hpp"
 
 namespace cppbx::location {
@@ -207,6 +208,23 @@ void MemoryLocator::lookup(const std::string& aor, std::function<void(LookupResu
     }
   }
   done(std::move(result));
+}
+
+// A copy of every binding, shard by shard (an admin listing, not a SIP path).
+void MemoryLocator::list(ListRequest request, std::function<void(ListResult)> done) {
+  std::vector<Binding> matching;
+  for (Shard& shard : state_->shards) {
+    std::lock_guard lock(shard.mutex);
+    for (const auto& [aor, bindings] : shard.bindings_by_aor) {
+      if (!aor_contains(aor, request.aor_contains)) continue;
+      matching.insert(matching.end(), bindings.begin(), bindings.end());
+    }
+  }
+  done(page_of(std::move(matching), request, Clock::now()));
+}
+
+void MemoryLocator::remove(std::string aor, std::string key, std::function<void(UpdateResult)> done) {
+  update(removal_request(std::move(aor), std::move(key)), std::move(done));
 }
 
 void MemoryLocator::connection_closed(transport::ConnectionId connection) {

@@ -25,6 +25,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/blocking_pool.hpp"
+#include "location/binding_listing.hpp"
 #include "location/binding_rules.hpp"
 #include "location/recently_closed.hpp"
 
@@ -88,6 +89,16 @@ void pause_after_conflict(int attempt) {
   std::this_thread::sleep_for(std::chrono::microseconds(random() % static_cast<unsigned>(ceiling_us)));
 }
 constexpr size_t kSweepBatch = 500;
+
+// A key prefix as a SCAN MATCH pattern that matches it literally.
+std::string glob_literal(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
 
 // ---- Binding <-> JSON ----
 
@@ -297,6 +308,56 @@ struct RedisLocator::State : std::enable_shared_from_this<State> {
     std::stable_sort(snapshot.bindings.begin(), snapshot.bindings.end(),
                      [](const Binding& a, const Binding& b) { return a.last_modified < b.last_modified; });
     return snapshot;
+  }
+
+  // The names of every binding key (SCAN, which may repeat a name) whose
+  // text contains `needle`: a binding whose AoR contains it does too.
+  std::vector<std::string> scan_binding_names(RedisConnection& connection, const std::string& needle) const {
+    const std::string pattern = glob_literal(options.key_prefix) + "binding:*";
+    std::vector<std::string> names;
+    std::string cursor = "0";
+    do {
+      RedisReplyPtr reply = connection.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[1]->type != REDIS_REPLY_ARRAY) {
+        throw RedisError("redis locator: unexpected answer to SCAN");
+      }
+      cursor = reply_text(reply->element[0]);
+      const redisReply* keys = reply->element[1];
+      for (size_t i = 0; i < keys->elements; ++i) {
+        std::string name = reply_text(keys->element[i]);
+        if (aor_contains(name, needle)) names.push_back(std::move(name));
+      }
+    } while (cursor != "0");
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    return names;
+  }
+
+  // Every stored binding whose AoR may contain `needle` (list() filters and
+  // pages); a key that expired between SCAN and MGET is simply absent.
+  BindingList read_matching(RedisConnection& connection, const std::string& needle) const {
+    const std::vector<std::string> names = scan_binding_names(connection, needle);
+    BindingList found;
+    for (size_t start = 0; start < names.size(); start += kSweepBatch) {
+      const size_t end = std::min(names.size(), start + kSweepBatch);
+      std::vector<std::string> mget = {"MGET"};
+      mget.insert(mget.end(), names.begin() + static_cast<std::ptrdiff_t>(start),
+                  names.begin() + static_cast<std::ptrdiff_t>(end));
+      RedisReplyPtr reply = connection.command(mget);
+      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != end - start) {
+        throw RedisError("redis locator: unexpected answer to MGET");
+      }
+      for (size_t i = 0; i < reply->elements; ++i) {
+        const redisReply* value = reply->element[i];
+        if (reply_is_nil(value) || value->type != REDIS_REPLY_STRING) continue;
+        uint64_t written_by = 0;
+        std::optional<Binding> binding = from_json(std::string_view(value->str, value->len), &written_by);
+        if (!binding) continue;
+        if (binding->home_proxy != options.home_proxy || written_by != run) binding->connection = 0;
+        found.push_back(std::move(*binding));
+      }
+    }
+    return found;
   }
 
   // False when the AoR changed since `version` was read.
@@ -590,6 +651,32 @@ void RedisLocator::lookup(const std::string& aor, std::function<void(LookupResul
         log_lookup(aor, result.bindings);
         done(std::move(result));
       });
+}
+
+void RedisLocator::list(ListRequest request, std::function<void(ListResult)> done) {
+  State* state = state_.get();
+  const std::string needle = request.aor_contains;
+  state->pool.submit(
+      [state, needle] {
+        return state->with_connection([&](RedisConnection& c) {
+          Outcome outcome;
+          outcome.lookup.bindings = state->read_matching(c, needle);
+          return outcome;
+        });
+      },
+      [request = std::move(request), done = std::move(done)](Outcome outcome) {
+        if (!outcome.error.empty()) {
+          ListResult failed;
+          failed.ok = false;
+          failed.detail = std::move(outcome.error);
+          return done(std::move(failed));
+        }
+        done(page_of(std::move(outcome.lookup.bindings), request, Clock::now()));
+      });
+}
+
+void RedisLocator::remove(std::string aor, std::string key, std::function<void(UpdateResult)> done) {
+  update(removal_request(std::move(aor), std::move(key)), std::move(done));
 }
 
 void RedisLocator::connection_closed(transport::ConnectionId connection) {

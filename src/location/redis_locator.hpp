@@ -74,6 +74,8 @@ class RedisLocator final : public Locator {
   std::string_view type() const override { return "redis"; }
   void update(UpdateRequest request, std::function<void(UpdateResult)> done) override;
   void lookup(const std::string& aor, std::function<void(LookupResult)> done) override;
+  void list(ListRequest request, std::function<void(ListResult)> done) override;
+  void remove(std::string aor, std::string key, std::function<void(UpdateResult)> done) override;
   void connection_closed(transport::ConnectionId connection) override;
   void set_observer(std::shared_ptr<LocationObserver> observer) override;
   // Bindings this node stored and still remembers (not the whole store:

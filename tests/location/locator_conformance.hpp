@@ -124,6 +124,28 @@ inline LookupResult lookup_on(Locator& locator, const std::string& aor = kAlice)
   return future.get();
 }
 
+inline ListResult list_on(Locator& locator, ListRequest request) {
+  auto answer = std::make_shared<std::promise<ListResult>>();
+  auto future = answer->get_future();
+  locator.list(std::move(request), [answer](ListResult r) { answer->set_value(std::move(r)); });
+  if (future.wait_for(10s) != std::future_status::ready) {
+    ADD_FAILURE() << "list() never answered";
+    return {};
+  }
+  return future.get();
+}
+
+inline UpdateResult remove_on(Locator& locator, std::string aor, std::string key) {
+  auto answer = std::make_shared<std::promise<UpdateResult>>();
+  auto future = answer->get_future();
+  locator.remove(std::move(aor), std::move(key), [answer](UpdateResult r) { answer->set_value(std::move(r)); });
+  if (future.wait_for(10s) != std::future_status::ready) {
+    ADD_FAILURE() << "remove() never answered";
+    return {};
+  }
+  return future.get();
+}
+
 inline long sweep_on(RedisLocator& locator) {
   std::promise<long> answer;
   auto future = answer.get_future();

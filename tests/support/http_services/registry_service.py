@@ -3,6 +3,9 @@ locator protocol"): it owns the registrations cppbx reports.
 
 - GET <any path>?aor=<aor>: the AoR's unexpired locations as a JSON array,
   404 when there are none.
+- GET <any path>?list=1&aor_contains=..&offset=..&limit=..: one page of the
+  unexpired locations whose AoR contains the text (case-insensitive), sorted
+  by AoR then contact, as {"total": n, "locations": [...]}; limit 0 = all.
 - POST <any path> with an event: "registered" stores the location under
   (aor, instance_id or contact), "unregistered" and "offline" remove the
   locations they name.
@@ -41,6 +44,15 @@ class Registry:
         with self.lock:
             return [loc for (a, _), loc in self.locations.items()
                     if a == aor and loc.get("expires_at", now + 1) > now]
+
+    def listing(self, contains, offset, limit):
+        now = time.time()
+        with self.lock:
+            found = [loc for (a, _), loc in self.locations.items()
+                     if contains.lower() in a.lower() and loc.get("expires_at", now + 1) > now]
+        found.sort(key=lambda loc: (loc.get("aor", ""), loc.get("contact", "")))
+        page = found[offset:] if limit == 0 else found[offset:offset + limit]
+        return {"total": len(found), "locations": page}
 
     def apply(self, event):
         kind = event.get("event")
@@ -82,7 +94,13 @@ def make_handler(registry):
                 with registry.lock:
                     self._answer(200, list(registry.locations.values()))
                 return
-            aor = urllib.parse.parse_qs(url.query).get("aor", [""])[-1]
+            query = urllib.parse.parse_qs(url.query)
+            if query.get("list"):
+                number = lambda name: int(query.get(name, ["0"])[-1] or 0)
+                contains = query.get("aor_contains", [""])[-1]
+                self._answer(200, registry.listing(contains, number("offset"), number("limit")))
+                return
+            aor = query.get("aor", [""])[-1]
             found = registry.alive(aor)
             self._answer(200 if found else 404, found if found else {"detail": "no locations"})
 
