@@ -68,6 +68,7 @@ void run_on(ResponsePool& pool, std::function<Response()> work, Responder respon
 void add_auth_routes(Router& router, ApiContext& context);
 void add_dashboard_routes(Router& router, ApiContext& context);
 void add_extension_routes(Router& router, ApiContext& context);
+void add_registration_routes(Router& router, ApiContext& context);
 void add_settings_routes(Router& router, ApiContext& context);
 void add_settings_test_routes(Router& router, ApiContext& context);
 

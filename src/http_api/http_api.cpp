@@ -115,6 +115,7 @@ void HttpApi::Impl::add_routes() {
   add_auth_routes(router, *context);
   add_dashboard_routes(router, *context);
   add_extension_routes(router, *context);
+  add_registration_routes(router, *context);
   add_settings_routes(router, *context);
   add_settings_test_routes(router, *context);
 }
