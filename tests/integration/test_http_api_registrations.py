@@ -5,13 +5,17 @@ REGISTER query (SIP), the listing and the dashboard all show it gone while a
 webhook receiver run by the test got `unregistered` for it. Also: 401
 without a session, 403 without the CSRF token, 404 for a binding that is
 not there. Reuses test_http_api's server (administrator created first) and
-client. Stdlib only.
+client. Run once per locator type: memory, database (the server's SQLite
+file), http (the registry service of the locator tests) and, when
+redis-server is installed, redis. Stdlib only.
 """
 
+import contextlib
 import json
 
 import harness as h
 from harness import check
+import redis_server
 from services import Service
 from test_http_api import ADMIN, ApiServer, Client
 
@@ -22,7 +26,7 @@ def aor_of(name):
     return f"sip:{name}@{h.LOOPBACK}"
 
 
-def cases(server, receiver):
+def cases(server, receiver, locator_type):
     admin = Client(server)
     phones = {}  # name -> (UdpClient, SipUser)
 
@@ -51,7 +55,7 @@ def cases(server, receiver):
     def both_are_listed():
         body = registrations()
         check(body["total"] == 2 and body["page"] == 1 and body["per_page"] == 50, f"page: {body}")
-        check(body["locator"] == "memory", f"locator: {body}")
+        check(body["locator"] == locator_type, f"locator: {body}")
         check([item["aor"] for item in body["items"]] == [aor_of("1001"), aor_of("1002")], f"order: {body}")
         first = body["items"][0]
         client, user = phones["1001"]
@@ -123,15 +127,34 @@ def cases(server, receiver):
     ]
 
 
+def run_with_locator(binary, receiver, locator_type, locator_toml):
+    print(f"-- locator {locator_type} --", flush=True)
+    receiver.call("/_reset", {})
+    backends = "\n".join([h.memory_backend_toml(USERS), locator_toml,
+                          "[proxy.locator_webhook]", f'url = "{receiver.url("/events")}"', ""])
+    return h.run_suite_no_exit(
+        lambda: ApiServer(binary, backends, extra_toml="[console]\nsecure_cookie = false\n"),
+        lambda server: cases(server, receiver, locator_type))
+
+
 def main():
     binary = h.binary_from_argv()
     receiver = Service("recorder_service.py")
+    failed = False
     try:
-        backends = h.memory_backend_toml(USERS) + "\n" + "\n".join([
-            "[proxy.locator_webhook]", f'url = "{receiver.url("/events")}"', ""])
-        failed = h.run_suite_no_exit(
-            lambda: ApiServer(binary, backends, extra_toml="[console]\nsecure_cookie = false\n"),
-            lambda server: cases(server, receiver))
+        with contextlib.ExitStack() as stack:
+            failed |= run_with_locator(binary, receiver, "memory", "")
+            failed |= run_with_locator(binary, receiver, "database", '[proxy.locator]\ntype = "database"\n')
+            registry = Service("registry_service.py")
+            stack.callback(registry.stop)
+            failed |= run_with_locator(binary, receiver, "http",
+                                       f'[proxy.locator]\ntype = "http"\nurl = "{registry.url("/registry")}"\n')
+            if redis_server.RedisServer.available():
+                redis = stack.enter_context(redis_server.RedisServer())
+                failed |= run_with_locator(binary, receiver, "redis",
+                                           f'[proxy.locator]\ntype = "redis"\nurl = "{redis.url}"\n')
+            else:
+                print(f"SKIP redis: {redis_server.RedisServer.missing_message()}", flush=True)
     finally:
         receiver.stop()
     raise SystemExit(1 if failed else 0)
