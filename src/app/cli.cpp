@@ -1,6 +1,6 @@
-// Command line handling. Configuration problems are printed all at once, each
-// with file, line, column and key, before anything starts; --check-config
-// stops there.
+// Command line handling. Configuration problems (the main file's and the
+// console's settings file's) are printed all at once, each with file, line,
+// column and key, before anything starts; --check-config stops there.
 #include "app/cli.hpp"
 
 #include <cstdio>
@@ -39,6 +39,17 @@ void validate_deeply(const config::Config& config, config::Diagnostics& diagnost
   // Locators check their keys when built and connect only in start().
   boost::asio::io_context unused;
   make_locator(config.proxy.locator, {unused, config.database_url, {}}, diagnostics);
+}
+
+// The main file (or the embedded default) and the console's settings file
+// over it (<generated_dir>/proxy_settings.toml), whose problems refuse the
+// start like the main file's.
+config::Config load_configuration(const std::string& path, config::Diagnostics& diagnostics,
+                                  std::string& first_user, std::string& first_password) {
+  if (!path.empty()) return config::load_file_with_overlay(path, diagnostics);
+  config::Config config = config::embedded_default(first_user, first_password);
+  config::apply_overlay_file(config, diagnostics);
+  return config;
 }
 
 void print_diagnostics(const config::Diagnostics& diagnostics) {
@@ -119,9 +130,7 @@ int run_cli(int argc, char** argv) {
 
   config::Diagnostics diagnostics;
   std::string first_user, first_password;
-  config::Config config = options.config_path.empty()
-                              ? config::embedded_default(first_user, first_password)
-                              : config::load_file(options.config_path, diagnostics);
+  config::Config config = load_configuration(options.config_path, diagnostics, first_user, first_password);
   validate_deeply(config, diagnostics);
 
   if (options.check_only) {

@@ -52,7 +52,8 @@ std::optional<std::string> load_database_url(const std::string& config_path, std
     return config::embedded_default(unused_user, unused_password).database_url;
   }
   config::Diagnostics diagnostics;
-  config::Config config = config::load_file(config_path, diagnostics);
+  // With the console's settings file: an extension backend may be set there.
+  config::Config config = config::load_file_with_overlay(config_path, diagnostics);
   if (diagnostics.has_errors()) {
     for (const auto& diagnostic : diagnostics.all()) err << diagnostic.to_string() << '\n';
     err << "cppbx extension: the configuration has errors\n";

@@ -10,6 +10,13 @@
 // and handling the datagram inline: no epoll_wait per datagram, and no
 // thread wakes another (a shared io_context made the reactor thread wake a
 // second thread through a futex for nearly every datagram).
+//
+// Settings that change while running (realms, user backends, locator,
+// webhook: the console's Apply and SIGHUP) sit behind indirections wired once
+// here (SwappableBackend, ServerIdentity's realms, SwappableLocator,
+// WebhookRelay); SettingsApplier swaps what is behind them. A SIGHUP reload
+// blocks (it builds and probes), so it runs on its own one-thread pool, not
+// on `io`.
 #include "app/server.hpp"
 
 #include <algorithm>
@@ -22,11 +29,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
 
 #include "app/module_factory.hpp"
 #include "app/network_addresses.hpp"
+#include "app/settings_applier.hpp"
 #include "app/swappable_backend.hpp"
+#include "app/swappable_locator.hpp"
+#include "app/webhook_relay.hpp"
 #include "app/locator_factory.hpp"
 #include "location/locator_webhook.hpp"
 #include "call/call_tracker.hpp"
@@ -72,19 +83,6 @@ class OfflineFanOut final : public location::LocationObserver {
   std::vector<std::shared_ptr<location::LocationObserver>> observers_;
 };
 
-location::LocatorWebhookOptions webhook_options(const config::LocatorWebhookConfig& config,
-                                                std::string home_proxy) {
-  location::LocatorWebhookOptions options;
-  options.home_proxy = std::move(home_proxy);
-  options.url = config.url;
-  options.events = config.events;
-  options.timeout = std::chrono::milliseconds(config.timeout_ms);
-  options.headers = config.headers;
-  options.max_attempts = config.max_attempts;
-  options.queue_size = config.queue_size;
-  return options;
-}
-
 std::shared_ptr<proxy::RegistrarModule> find_registrar(const std::vector<std::shared_ptr<proxy::Module>>& modules) {
   for (const auto& module : modules) {
     if (auto registrar = std::dynamic_pointer_cast<proxy::RegistrarModule>(module)) return registrar;
@@ -107,15 +105,18 @@ struct Server::Impl {
   boost::asio::io_context io;
   boost::asio::signal_set signals{io};
   std::unique_ptr<storage::Database> database;
-  std::shared_ptr<location::Locator> locator;
-  std::shared_ptr<location::LocatorWebhook> webhook;  // null without [proxy.locator_webhook]
+  std::shared_ptr<SwappableLocator> locator;
+  std::shared_ptr<WebhookRelay> webhook;  // holds null without [proxy.locator_webhook]
   std::shared_ptr<SwappableBackend> users;
+  std::shared_ptr<proxy::ServerIdentity> identity;
   std::unique_ptr<transport::TransportLayer> transport;
   std::unique_ptr<transaction::TransactionLayer> transactions;
   std::unique_ptr<proxy::ProxyCore> core;
   std::shared_ptr<proxy::CallModule> calls;  // null without the call module
   std::unique_ptr<http_api::HttpApi> http_api;  // null when http_addr cannot be served
+  std::unique_ptr<SettingsApplier> settings;
   bool stopping = false;
+  boost::asio::thread_pool reload_pool{1};  // SIGHUP reloads; declared last: joined first
 
   explicit Impl(config::Config cfg)
       : config(std::move(cfg)), thread_count(io_thread_count(config.proxy)), io(1) {}
@@ -123,12 +124,13 @@ struct Server::Impl {
   void start();
   void watch_signals();
   void on_signal(int signal_number);
-  void reload_user_backends();
+  void reload_settings();
   void stop_gracefully();
   std::shared_ptr<proxy::ServerIdentity> make_identity() const;
   std::string home_proxy() const;
   void start_webhook(const std::vector<std::shared_ptr<proxy::Module>>& modules);
-  void attach_call_module(const proxy::ServerIdentity& identity);
+  void attach_call_module();
+  void start_settings();
   void start_http_api();
 };
 
@@ -155,18 +157,18 @@ void Server::Impl::start() {
   database = std::make_unique<storage::Database>(config.database_url);
 
   config::Diagnostics diagnostics;
-  locator = make_locator(config.proxy.locator, {io, config.database_url, home_proxy()}, diagnostics);
-  if (!locator) throw std::runtime_error(diagnostics.all().front().to_string());
+  auto configured_locator = make_locator(config.proxy.locator, {io, config.database_url, home_proxy()}, diagnostics);
+  if (!configured_locator) throw std::runtime_error(diagnostics.all().front().to_string());
   for (const auto& warning : diagnostics.all()) spdlog::warn("{}", warning.to_string());
   diagnostics = {};
-  locator->set_observer(std::make_shared<OfflineLogger>());
+  locator = std::make_shared<SwappableLocator>(std::move(configured_locator));
 
   users = std::make_shared<SwappableBackend>(build_user_backends(config, diagnostics));
   if (diagnostics.has_errors()) {
     throw std::runtime_error(diagnostics.all().front().to_string());
   }
 
-  auto identity = make_identity();
+  identity = make_identity();
   auto modules = build_modules(config, identity, users, locator, diagnostics);
   if (diagnostics.has_errors()) {
     throw std::runtime_error(diagnostics.all().front().to_string());
@@ -204,7 +206,7 @@ void Server::Impl::start() {
   transactions->set_cancel_handler([this](transaction::ServerTransactionPtr invite) {
     if (calls) calls->on_cancel(invite);
   });
-  attach_call_module(*identity);
+  attach_call_module();
   transport->set_inbound_handler(
       [this](transport::Inbound&& inbound) { transactions->on_inbound(std::move(inbound)); });
   transport->set_closed_handler([this](const transport::Peer& peer) {
@@ -212,6 +214,7 @@ void Server::Impl::start() {
   });
   transport->start();
   watch_signals();
+  start_settings();
   start_http_api();
 
   spdlog::info("cppbx listening: udp {}:{} tcp {}:{} ({} I/O threads)", config.proxy.addr,
@@ -225,7 +228,7 @@ void Server::Impl::start() {
 
 // The call module sends through the transaction and transport layers, which
 // exist only after the modules were built.
-void Server::Impl::attach_call_module(const proxy::ServerIdentity& identity) {
+void Server::Impl::attach_call_module() {
   if (!calls) return;
   std::string host = home_proxy().substr(4);  // "sip:host:port"
   host = host.substr(0, host.rfind(':'));
@@ -241,8 +244,7 @@ void Server::Impl::attach_call_module(const proxy::ServerIdentity& identity) {
     }
     return 0;
   };
-  auto shared_identity = std::make_shared<proxy::ServerIdentity>(identity);
-  addresses.is_local_host = [shared_identity](std::string_view host_text) {
+  addresses.is_local_host = [shared_identity = identity](std::string_view host_text) {
     return shared_identity->names_this_server(host_text);
   };
   calls->attach({*transactions, *transport, io, std::move(addresses), home_proxy(),
@@ -250,26 +252,46 @@ void Server::Impl::attach_call_module(const proxy::ServerIdentity& identity) {
 }
 
 // The webhook hears REGISTER outcomes from the registrar module and offline
-// bindings from the locator (next to the offline log lines).
+// bindings from the locator (next to the offline log lines), through a
+// relay that Apply can point at another webhook (or none).
 void Server::Impl::start_webhook(const std::vector<std::shared_ptr<proxy::Module>>& modules) {
-  if (!config.proxy.locator_webhook) return;
-  std::string error;
-  webhook = location::LocatorWebhook::create(webhook_options(*config.proxy.locator_webhook, home_proxy()), &error);
-  if (!webhook) throw std::runtime_error("proxy.locator_webhook: " + error);
+  std::shared_ptr<location::LocatorWebhook> configured;
+  if (config.proxy.locator_webhook) {
+    std::string error;
+    configured = location::LocatorWebhook::create(webhook_options(*config.proxy.locator_webhook, home_proxy()), &error);
+    if (!configured) throw std::runtime_error("proxy.locator_webhook: " + error);
+    spdlog::info("locator webhook: events to {}", http::url_for_logs(config.proxy.locator_webhook->url));
+  }
+  webhook = std::make_shared<WebhookRelay>(std::move(configured));
   if (auto registrar = find_registrar(modules)) {
     registrar->set_observer(webhook);
-  } else {
+  } else if (config.proxy.locator_webhook) {
     spdlog::warn("proxy.locator_webhook: no registrar module, so only offline events are sent");
   }
   locator->set_observer(std::make_shared<OfflineFanOut>(
       std::vector<std::shared_ptr<location::LocationObserver>>{std::make_shared<OfflineLogger>(), webhook}));
-  spdlog::info("locator webhook: events to {}", http::url_for_logs(config.proxy.locator_webhook->url));
+}
+
+// Apply and SIGHUP share one SettingsApplier; it tells the HTTP API what runs.
+void Server::Impl::start_settings() {
+  SettingsTargets targets{io, config.database_url, home_proxy(), users, identity, locator, webhook,
+                          [this](const config::Config& running) {
+                            if (http_api) http_api->set_config(running);
+                          }};
+  settings = std::make_unique<SettingsApplier>(std::move(targets), config);
 }
 
 // The console's API on its own thread; it cannot stop SIP from starting.
 void Server::Impl::start_http_api() {
-  http_api::HttpApiEnvironment environment{config, locator, webhook, {}, home_proxy(), {}};
+  http_api::HttpApiEnvironment environment;
+  environment.config = settings->running();
+  environment.locator = locator;
+  environment.webhook = webhook->current();
+  environment.home_proxy = home_proxy();
   environment.websocket = transport->websocket_handover();
+  environment.apply_settings = [this](config::Config proposed) {
+    return settings->apply(std::move(proposed), true);
+  };
   environment.make_locator = [database_url = config.database_url, home = home_proxy()](
                                  const config::LocatorConfig& c, boost::asio::io_context& api_io,
                                  config::Diagnostics& d) { return make_locator(c, {api_io, database_url, home}, d); };
@@ -298,7 +320,7 @@ void Server::Impl::watch_signals() {
 
 void Server::Impl::on_signal(int signal_number) {
   if (signal_number == SIGHUP) {
-    reload_user_backends();
+    boost::asio::post(reload_pool, [this] { reload_settings(); });
   } else if (!stopping) {
     spdlog::info("signal {}: stopping (grace {} ms)", signal_number, kShutdownGrace.count());
     stop_gracefully();
@@ -309,26 +331,34 @@ void Server::Impl::on_signal(int signal_number) {
   });
 }
 
-void Server::Impl::reload_user_backends() {
-  if (config.source_file.empty()) {
-    users->reload();
-    spdlog::info("SIGHUP: user backends reloaded");
-    return;
-  }
+// The main file and the console's settings file read again; the four
+// settings apply live (SettingsApplier), other keys need a restart. The
+// embedded default has no file: its user backends are rebuilt as they are
+// (plain files re-read) and a settings file, when present, applied over them.
+void Server::Impl::reload_settings() {
   config::Diagnostics diagnostics;
-  config::Config fresh = config::load_file(config.source_file, diagnostics);
-  std::shared_ptr<users::UserBackend> chain;
-  if (!diagnostics.has_errors()) chain = build_user_backends(fresh, diagnostics);
-  if (diagnostics.has_errors() || !chain) {
+  config::Config fresh;
+  if (config.source_file.empty()) {
+    fresh = settings->running();
+    config::apply_overlay_file(fresh, diagnostics);
+  } else {
+    fresh = config::load_file_with_overlay(config.source_file, diagnostics);
+  }
+  if (diagnostics.has_errors()) {
     for (const auto& diagnostic : diagnostics.all()) spdlog::error("{}", diagnostic.to_string());
-    spdlog::error("SIGHUP: configuration has errors, user backends unchanged");
+    spdlog::error("SIGHUP: configuration has errors, settings unchanged");
     return;
   }
-  users->replace(std::move(chain));
-  config.proxy.user_backends = fresh.proxy.user_backends;
-  if (http_api) http_api->set_config(config);  // the console shows what runs
-  spdlog::info("SIGHUP: user backends reloaded from {} ({} backends)", config.source_file,
-               config.proxy.user_backends.size());
+  auto result = settings->apply(std::move(fresh), false);
+  for (const auto& warning : result.warnings) spdlog::warn("SIGHUP: {}", warning);
+  if (result.outcome != http_api::SettingsApplyResult::Outcome::Applied) {
+    for (const auto& problem : result.problems) spdlog::error("SIGHUP: {}: {}", problem.key, problem.message);
+    spdlog::error("SIGHUP: {}, settings unchanged", result.error);
+    return;
+  }
+  spdlog::info("SIGHUP: settings reloaded from {} ({} user backends)",
+               config.source_file.empty() ? std::string("the embedded default") : config.source_file,
+               result.applied.proxy.user_backends.size());
 }
 
 void Server::Impl::stop_gracefully() {
@@ -337,9 +367,10 @@ void Server::Impl::stop_gracefully() {
     boost::asio::post(io, [this] {
       http_api.reset();
       transport->stop();
+      settings->retire_now();
       locator->stop();
-      if (webhook) {
-        auto s = webhook->stats();
+      if (auto current = webhook->current()) {
+        auto s = current->stats();
         spdlog::info("locator webhook: {} sent, {} retried, {} failed, {} dropped, {} pending", s.sent,
                      s.retried, s.failed, s.dropped, s.queued + s.in_flight);
       }

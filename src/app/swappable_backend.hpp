@@ -1,5 +1,5 @@
 // The user backend chain seen by the auth module, behind one indirection so
-// that a reload (SIGHUP, later the console's Apply) swaps in a new chain
+// that a reload (SIGHUP, the console's Apply) swaps in a new chain
 // without stopping anything: lookups already running finish on the chain they
 // started on, because each holds its own shared_ptr to it.
 #pragma once
@@ -22,6 +22,7 @@ class SwappableBackend final : public users::UserBackend {
   }
   void reload() override { current_.load()->reload(); }
   void replace(std::shared_ptr<users::UserBackend> next) { current_.store(std::move(next)); }
+  std::shared_ptr<users::UserBackend> current() const { return current_.load(); }
 
  private:
   std::atomic<std::shared_ptr<users::UserBackend>> current_;

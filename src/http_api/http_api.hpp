@@ -36,6 +36,24 @@ namespace cppbx::http_api {
 using LocatorMaker = std::function<std::shared_ptr<location::Locator>(
     const config::LocatorConfig& config, boost::asio::io_context& io, config::Diagnostics& diagnostics)>;
 
+// The console's Apply (PUT /api/settings/proxy) as the server carries it
+// out: validate deeply (backend and locator makers), build and start the new
+// pieces, save the settings file, swap them in. `proposed` is the running
+// configuration with the four settings replaced, already through the
+// config loader.
+struct SettingsApplyResult {
+  enum class Outcome { Applied, Invalid, NotSaved };
+  Outcome outcome = Outcome::Invalid;
+  // Invalid: each problem with its configuration key ("proxy.locator.url").
+  std::vector<config::Diagnostic> problems;
+  std::string error;                      // Invalid / NotSaved: one line, no secret
+  std::string file;                       // Applied: the settings file written
+  size_t locator_bindings_carried = 0;    // Applied with a new locator
+  std::vector<std::string> warnings;      // Applied, but something to know
+  config::Config applied;                 // Applied: the configuration now running
+};
+using SettingsApplier = std::function<SettingsApplyResult(config::Config proposed)>;
+
 struct HttpApiEnvironment {
   config::Config config;                               // as loaded; shown by the settings routes
   std::shared_ptr<location::Locator> locator;          // the running one (dashboard)
@@ -46,6 +64,9 @@ struct HttpApiEnvironment {
   // SIP over WebSocket at proxy.ws_handler on http_addr (RFC 7118): upgrades
   // there are handed to the transport; null: that path is an API 404.
   transport::WebSocketHandover* websocket = nullptr;
+  // PUT /api/settings/proxy; called on an API worker, never on the HTTP or a
+  // SIP thread. Null: the route answers 503.
+  SettingsApplier apply_settings;
 };
 
 class HttpApi {

@@ -1,6 +1,6 @@
 // Local-domain and realm decisions, made once per request from lists fixed at
-// start-up (or at reload): everything is lowercased up front so the per-request
-// work is a handful of string compares.
+// start-up (the realms also at each reload or Apply): everything is lowercased
+// up front so the per-request work is a handful of string compares.
 #include "proxy/server_identity.hpp"
 
 #include <algorithm>
@@ -35,7 +35,7 @@ ServerIdentity::ServerIdentity(std::vector<std::string> realms,
                                std::vector<std::string> own_addresses,
                                std::string server_header)
     : server_header_(std::move(server_header)) {
-  for (const auto& realm : realms) realms_.push_back(normalize_host(realm));
+  set_realms(realms);
   for (const auto& address : own_addresses) {
     std::string host = address;
     // Own addresses may be given as bare IPv6; keep them in bracketed form, as
@@ -48,21 +48,32 @@ ServerIdentity::ServerIdentity(std::vector<std::string> realms,
   }
 }
 
+ServerIdentity::ServerIdentity(const ServerIdentity& other)
+    : realms_(other.realms_.load()), own_addresses_(other.own_addresses_), server_header_(other.server_header_) {}
+
+void ServerIdentity::set_realms(const std::vector<std::string>& realms) {
+  auto normalized = std::make_shared<std::vector<std::string>>();
+  for (const auto& realm : realms) normalized->push_back(normalize_host(realm));
+  realms_.store(std::move(normalized));
+}
+
 bool ServerIdentity::is_local_domain(std::string_view host) const {
-  if (realms_.empty()) return true;
+  const auto realms = realms_.load();
+  if (realms->empty()) return true;
   const std::string normalized = normalize_host(host);
-  return contains(realms_, normalized) || contains(own_addresses_, normalized);
+  return contains(*realms, normalized) || contains(own_addresses_, normalized);
 }
 
 bool ServerIdentity::names_this_server(std::string_view host) const {
   const std::string normalized = normalize_host(host);
-  return contains(own_addresses_, normalized) || contains(realms_, normalized);
+  return contains(own_addresses_, normalized) || contains(*realms_.load(), normalized);
 }
 
 std::string ServerIdentity::realm_for(std::string_view host) const {
   const std::string normalized = normalize_host(host);
-  if (realms_.empty() || contains(realms_, normalized)) return normalized;
-  return realms_.front();
+  const auto realms = realms_.load();
+  if (realms->empty() || contains(*realms, normalized)) return normalized;
+  return realms->front();
 }
 
 }  // namespace cppbx::proxy
