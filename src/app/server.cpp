@@ -48,6 +48,7 @@
 #include "storage/database.hpp"
 #include "transaction/transaction_layer.hpp"
 #include "transport/transport.hpp"
+#include "users/backend_chain.hpp"
 
 namespace cppbx::app {
 namespace {
@@ -286,7 +287,11 @@ void Server::Impl::start_http_api() {
   http_api::HttpApiEnvironment environment;
   environment.config = settings->running();
   environment.locator = locator;
-  environment.webhook = webhook->current();
+  environment.webhook = [relay = webhook] { return relay->current(); };
+  environment.user_backend_health = [users = users] {
+    auto chain = std::dynamic_pointer_cast<users::BackendChain>(users->current());
+    return chain ? chain->health() : std::vector<users::BackendHealth>{};
+  };
   environment.home_proxy = home_proxy();
   environment.websocket = transport->websocket_handover();
   environment.apply_settings = [this](config::Config proposed) {

@@ -44,6 +44,11 @@ struct ApiContext {
   // Set when the API stops: Tests waiting for an answer give up at once.
   std::atomic<bool> stopping{false};
 
+  // The locator webhook in force now; null without one.
+  std::shared_ptr<location::LocatorWebhook> webhook() const {
+    return environment.webhook ? environment.webhook() : nullptr;
+  }
+
   // The configuration as last loaded (start-up, then each reload): a
   // snapshot, so one request sees one version even while it is replaced.
   std::shared_ptr<const config::Config> config() const {

@@ -81,7 +81,7 @@ void dashboard(ApiContext& context, const Request&, Responder respond) {
             {"uptime_seconds", uptime.count()},
             {"user_backends", backends},
             {"realms", snapshot->proxy.realms},
-            {"webhook", webhook_stats(context.environment.webhook)}};
+            {"webhook", webhook_stats(context.webhook())}};
   if (auto health = user_backend_health(context.environment)) body["user_backend_health"] = std::move(*health);
 
   std::shared_ptr<location::Locator> locator = context.environment.locator;

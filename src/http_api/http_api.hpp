@@ -28,6 +28,7 @@
 #include "location/locator_webhook.hpp"
 #include "storage/admin_store.hpp"
 #include "transport/websocket_handover.hpp"
+#include "users/backend_chain.hpp"
 
 namespace cppbx::http_api {
 
@@ -56,8 +57,14 @@ using SettingsApplier = std::function<SettingsApplyResult(config::Config propose
 
 struct HttpApiEnvironment {
   config::Config config;                               // as loaded; shown by the settings routes
-  std::shared_ptr<location::Locator> locator;          // the running one (dashboard)
-  std::shared_ptr<location::LocatorWebhook> webhook;   // null without [proxy.locator_webhook]
+  // The running locator: the server's swappable indirection, so it stays the
+  // one in force after an Apply changes the locator.
+  std::shared_ptr<location::Locator> locator;
+  // The webhook in force now (null without [proxy.locator_webhook]); Apply
+  // may replace it, so it is asked each time (ApiContext::webhook()).
+  std::function<std::shared_ptr<location::LocatorWebhook>()> webhook;
+  // Counters of the running user backend chain (dashboard); null: none lent.
+  std::function<std::vector<users::BackendHealth>()> user_backend_health;
   LocatorMaker make_locator;
   std::string home_proxy;                              // this node's SIP address (sample events)
   storage::AdminHashCost admin_hash_cost;              // tests lower it

@@ -116,7 +116,7 @@ void remove(ApiContext& context, const Request& request, Responder respond) {
   }
   const std::string admin = request.session ? request.session->username : std::string();
   locator->remove(*aor, *key,
-                  [respond = std::move(respond), webhook = context.environment.webhook, admin, aor = *aor,
+                  [respond = std::move(respond), webhook = context.webhook(), admin, aor = *aor,
                    key = *key](location::UpdateResult result) {
                     if (result.status == location::UpdateStatus::Error) {
                       spdlog::warn("http api: removing a registration of {} failed: {}", aor, result.detail);

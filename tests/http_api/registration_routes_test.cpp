@@ -106,7 +106,7 @@ class RegistrationRoutesTest : public ::testing::Test {
     if (!dispatcher_) {
       HttpApiEnvironment environment;
       environment.locator = locator_;
-      environment.webhook = webhook_;
+      environment.webhook = [webhook = webhook_] { return webhook; };
       context_.reset(new ApiContext{std::move(environment), io_, std::chrono::system_clock::now(), sessions_,
                                     throttle_, *admins_, extensions_, store_pool_, test_pool_, nullptr});
       context_->set_config(context_->environment.config);

@@ -161,6 +161,33 @@ def cases(server, fastapi, receiver, state):
         check(get_settings()["locator"]["type"] == "database", "locator unchanged")
         check(wait_for_invite(phones["a"], phones["b"]), "A not reachable after the refused change")
 
+    def webhook_change_goes_live_and_the_dashboard_follows():
+        status, before, _, _ = admin.call("GET", "/api/dashboard")
+        check(status == 200 and before["webhook"]["sent"] >= 1, f"dashboard before: {before}")
+        health = before.get("user_backend_health")
+        check(health is not None and [b["type"] for b in health] == ["http", "memory"], f"backend health: {health}")
+        settings = get_settings()
+        settings["locator_webhook"]["url"] = receiver.url("/hook2")
+        settings["locator_webhook"]["headers"]["X-Extra"] = "extra-1"
+        # A masked secret never follows the webhook to another url.
+        status, body, _ = put(settings)
+        check(status == 400 and [p["path"] for p in body["problems"]] == ["locator_webhook"],
+              f"masked secret for a new url: {status} {body}")
+        settings["locator_webhook"]["headers"]["Authorization"] = WEBHOOK_SECRET
+        status, body, _ = put(settings)
+        check(status == 200, f"apply webhook: {status} {body}")
+        status, after, _, _ = admin.call("GET", "/api/dashboard")
+        check(after["webhook"]["sent"] == 0, f"the dashboard shows the new webhook's counters: {after['webhook']}")
+        receiver.call("/_reset")
+        phones["b"].register()
+
+        def at_hook2():
+            return [r for r in receiver.call("/_requests")["requests"] if r["path"] == "/hook2"]
+        check(h.poll(lambda: at_hook2(), 10), "no event at the new webhook url")
+        headers = {k.lower(): v for k, v in at_hook2()[0]["headers"].items()}
+        check(headers.get("authorization") == WEBHOOK_SECRET and headers.get("x-extra") == "extra-1",
+              f"new webhook's headers: {headers}")
+
     def restart_loads_the_settings_file():
         for phone in phones.values():
             phone.close()
@@ -192,6 +219,7 @@ def cases(server, fastapi, receiver, state):
         ("masked webhook header kept", webhook_kept_its_secret_header),
         ("locator memory -> database carries bindings", locator_change_carries_bindings),
         ("unreachable locator refused, nothing changed", unreachable_locator_is_refused),
+        ("webhook change goes live, dashboard follows", webhook_change_goes_live_and_the_dashboard_follows),
         ("restart loads the settings file", restart_loads_the_settings_file),
     ]
 
