@@ -17,6 +17,7 @@ test_packages=(
   sip-tester baresip-core linphone-cli
   postgresql-15 mariadb-server redis-server
   python3-fastapi python3-uvicorn python3-multipart
+  chromium nodejs fonts-dejavu-core
 )
 
 wanted=("${build_packages[@]}")
@@ -25,6 +26,13 @@ if [[ "${1:-}" == "--with-tests" ]]; then
 fi
 if [[ "${1:-}" == "--with-bench" ]]; then
   wanted+=("${test_packages[@]}" kamailio sip-tester)
+fi
+
+# The browser tests need npm (playwright-core). Some nodejs builds carry it,
+# Debian's does not: ask for Debian's npm only when there is no npm at all,
+# so a nodejs that has its own is never replaced.
+if [[ "${1:-}" == "--with-tests" ]] && ! command -v npm >/dev/null 2>&1; then
+  wanted+=(npm)
 fi
 
 missing=()

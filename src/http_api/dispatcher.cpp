@@ -31,7 +31,7 @@ std::string joined(const std::vector<std::string>& methods) {
 void Dispatcher::dispatch(Request request, Responder respond_once_or_more) const {
   Responder respond = once(std::move(respond_once_or_more));
   if (!is_api_path(request.path)) {
-    respond(Response::error(404, "not found"));
+    respond(console_.handles(request.path) ? console_.serve(request) : Response::error(404, "not found"));
     return;
   }
   RouteMatch match = router_.match(request.method, request.path);

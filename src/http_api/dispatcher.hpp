@@ -1,5 +1,6 @@
 // The rules every /api request passes before its route runs, in this order:
-// 1. outside /api: 404 (the console's pages are served elsewhere);
+// 1. outside /api: the console's pages for "/" and [console] base_path
+//    (console_site.hpp, public), else 404;
 // 2. every route but the public ones (login) needs a valid session cookie,
 //    else 401 -- also for paths that match no route, so the route table is
 //    not visible to strangers;
@@ -13,6 +14,7 @@
 #pragma once
 
 #include "http_api/api_message.hpp"
+#include "http_api/console_site.hpp"
 #include "http_api/router.hpp"
 #include "http_api/sessions.hpp"
 
@@ -20,12 +22,14 @@ namespace cppbx::http_api {
 
 class Dispatcher {
  public:
-  Dispatcher(const Router& router, SessionStore& sessions) : router_(router), sessions_(sessions) {}
+  Dispatcher(const Router& router, SessionStore& sessions, std::string console_base_path = "/console")
+      : router_(router), sessions_(sessions), console_(std::move(console_base_path)) {}
   void dispatch(Request request, Responder respond) const;
 
  private:
   const Router& router_;
   SessionStore& sessions_;
+  ConsoleSite console_;
 };
 
 }  // namespace cppbx::http_api

@@ -135,7 +135,15 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     message->set(bhttp::field::content_type, response.content_type);
     message->set(bhttp::field::cache_control, "no-store");
     message->set("X-Content-Type-Options", "nosniff");
-    for (const auto& [name, value] : response.headers) message->insert(name, value);
+    // A handler's own Cache-Control or nosniff replaces the default (the
+    // console's pages are revalidated, not refetched); others are added.
+    for (const auto& [name, value] : response.headers) {
+      if (iequals(name, "Cache-Control") || iequals(name, "X-Content-Type-Options")) {
+        message->set(name, value);
+      } else {
+        message->insert(name, value);
+      }
+    }
     message->body() = std::move(response.body);
     message->keep_alive(keep_alive_);
     message->prepare_payload();

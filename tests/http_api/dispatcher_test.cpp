@@ -109,7 +109,7 @@ TEST_F(DispatcherTest, UnknownRouteAndWrongMethod) {
   Response wrong = dispatch(request("GET", "/api/extensions"));
   EXPECT_EQ(wrong.status, 405);
   EXPECT_EQ(wrong.header("Allow"), "POST");
-  EXPECT_EQ(dispatch(request("GET", "/console/")).status, 404);
+  EXPECT_EQ(dispatch(request("GET", "/elsewhere/")).status, 404);  // neither /api nor the console
 }
 
 TEST_F(DispatcherTest, ThrowingHandlerGives500WithoutItsMessage) {
