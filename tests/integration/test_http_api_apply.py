@@ -12,16 +12,23 @@ restart:
   reaches the webhook with the real secret header (the mask kept it);
 - switches the locator from memory to database (SQLite in the temp folder):
   the answer counts the bindings carried over, and A is still reachable;
+- refuses a locator that does not answer (nothing written or changed);
+- changes the webhook's url: a masked secret does not follow it (400), sent
+  again it does; the next event reaches the new url, the dashboard shows the
+  new webhook's counters and the running chain's health;
 - restarts cppbx: the settings file is loaded (B registers again through the
-  http backend, the database locator is in use).
+  http backend, the database locator is in use);
+- breaks the settings file: --check-config and the start refuse it, naming
+  proxy_settings.toml:line:col.
 Stdlib only.
 """
 
 import copy
 import json
 import os
+import re
 import stat
-import time
+import subprocess
 
 import harness as h
 from harness import check, describe
@@ -202,6 +209,19 @@ def cases(server, fastapi, receiver, state):
               f"settings after restart: {body}")
         check("proxy_settings.toml:" not in server.log_text(), "no diagnostic about the settings file")
 
+    def broken_settings_file_refuses_the_start():
+        server.stop()
+        with open(overlay_path(), "a") as handle:
+            handle.write("\n[proxy.locator_webhook]\ntimeout_ms = 0\n")
+        done = subprocess.run([server.binary, "--conf", server.path("cppbx.toml"), "--check-config"],
+                              capture_output=True, text=True, cwd=server.dir, timeout=60)
+        check(done.returncode == 1, f"--check-config: {done.returncode} {done.stdout} {done.stderr}")
+        check(re.search(r"proxy_settings\.toml:\d+:\d+: error: ", done.stderr), f"names the file: {done.stderr}")
+        done = subprocess.run([server.binary, "--conf", server.path("cppbx.toml")],
+                              capture_output=True, text=True, cwd=server.dir, timeout=60)
+        check(done.returncode == 1 and "proxy_settings.toml" in done.stderr, f"start: {done.returncode} {done.stderr}")
+        check(WEBHOOK_SECRET not in done.stderr, "no secret in the diagnostics")
+
     def register_status(name, password):
         client = h.UdpClient(server.port)
         try:
@@ -221,6 +241,7 @@ def cases(server, fastapi, receiver, state):
         ("unreachable locator refused, nothing changed", unreachable_locator_is_refused),
         ("webhook change goes live, dashboard follows", webhook_change_goes_live_and_the_dashboard_follows),
         ("restart loads the settings file", restart_loads_the_settings_file),
+        ("a broken settings file refuses the start, naming it", broken_settings_file_refuses_the_start),
     ]
 
 
