@@ -64,6 +64,10 @@ struct ApiContext {
   std::shared_ptr<const config::Config> current_config;
 };
 
+// The database the extension backend reads (its own database_url, else the
+// main one): where the API's extension routes write. Fixed at start.
+std::string extension_database_url(const config::Config& config);
+
 // The JSON body, or nullopt after answering 400 (`respond` used).
 std::optional<nlohmann::json> json_body(const Request& request, const Responder& respond);
 // Runs `work` on `pool` and answers with its Response.

@@ -19,17 +19,6 @@
 namespace cppbx::http_api {
 namespace {
 
-// Where the extension backend reads (its own database_url when set), so the
-// API's changes land where phones are looked up; else the main database.
-std::string extension_database_url(const config::Config& config) {
-  for (const auto& backend : config.proxy.user_backends) {
-    if (backend.type != "extension") continue;
-    if (auto own = backend.table["database_url"].value<std::string>(); own && !own->empty()) return *own;
-    break;
-  }
-  return config.database_url;
-}
-
 Response pool_error(std::string why) { return Response::error(503, why); }
 
 BlockingPoolOptions pool_options(std::string name, size_t threads, size_t max_in_flight,
@@ -43,6 +32,17 @@ BlockingPoolOptions pool_options(std::string name, size_t threads, size_t max_in
 }
 
 }  // namespace
+
+// Where the extension backend reads (its own database_url when set), so the
+// API's changes land where phones are looked up; else the main database.
+std::string extension_database_url(const config::Config& config) {
+  for (const auto& backend : config.proxy.user_backends) {
+    if (backend.type != "extension") continue;
+    if (auto own = backend.table["database_url"].value<std::string>(); own && !own->empty()) return *own;
+    break;
+  }
+  return config.database_url;
+}
 
 struct HttpApi::Impl {
   boost::asio::io_context io{1};

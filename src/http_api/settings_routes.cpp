@@ -132,11 +132,27 @@ std::optional<std::string> settings_file_text(const json& body, json& problems) 
   return text.str();
 }
 
-json applied_answer(const SettingsApplyResult& result) {
+// What runs live but not everywhere: the Extensions routes keep the
+// extension database they opened at start.
+json restart_required(const ApiContext& context, const config::Config& applied) {
+  json fields = json::array();
+  if (extension_database_url(applied) == extension_database_url(context.environment.config)) return fields;
+  const auto& backends = applied.proxy.user_backends;
+  for (size_t i = 0; i < backends.size(); ++i) {
+    if (backends[i].type == "extension") {
+      fields.push_back("user_backends." + std::to_string(i) + ".database_url");
+      return fields;
+    }
+  }
+  fields.push_back("user_backends");  // the extension backend was removed
+  return fields;
+}
+
+json applied_answer(const ApiContext& context, const SettingsApplyResult& result) {
   return json{{"applied", true},
               {"file", result.file},
               {"settings", settings_json(result.applied.proxy)},
-              {"restart_required", json::array()},
+              {"restart_required", restart_required(context, result.applied)},
               {"locator_bindings_carried", result.locator_bindings_carried},
               {"warnings", result.warnings}};
 }
@@ -163,7 +179,7 @@ Response apply_settings(ApiContext& context, json body) {
   SettingsApplyResult result = context.environment.apply_settings(std::move(proposed));
   switch (result.outcome) {
     case SettingsApplyResult::Outcome::Applied:
-      return Response::json(200, applied_answer(result));
+      return Response::json(200, applied_answer(context, result));
     case SettingsApplyResult::Outcome::NotSaved:
       return Response::error(500, result.error);
     case SettingsApplyResult::Outcome::Invalid:

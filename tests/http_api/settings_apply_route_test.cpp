@@ -4,7 +4,7 @@
 // settings replaced and masked secrets restored (user backends by position
 // and type only); invalid bodies are refused with the JSON path of each
 // field and never reach the server; the server's own answers (problems,
-// file not saved) are passed on.
+// file not saved) are passed on; what would need a restart is named.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -245,6 +245,20 @@ TEST_F(SettingsApplyRouteTest, TheServersAnswersArePassedOn) {
   std::tie(status, answer) = put(current());
   EXPECT_EQ(status, 500);
   EXPECT_EQ(answer["error"], answer_.error);
+}
+
+TEST_F(SettingsApplyRouteTest, AnotherExtensionDatabaseNeedsARestartForTheExtensionPages) {
+  json settings = current();
+  settings["user_backends"].push_back({{"type", "extension"}, {"database_url", "sqlite://other.sqlite3"}});
+  auto [status, answer] = put(settings);
+  ASSERT_EQ(status, 200) << answer.dump();
+  EXPECT_EQ(answer["restart_required"], json::array({"user_backends.2.database_url"}));
+
+  settings = current();
+  settings["user_backends"].push_back({{"type", "extension"}});  // the main database, as at start
+  std::tie(status, answer) = put(settings);
+  ASSERT_EQ(status, 200) << answer.dump();
+  EXPECT_EQ(answer["restart_required"], json::array());
 }
 
 TEST_F(SettingsApplyRouteTest, ItNeedsTheCsrfToken) {
