@@ -49,8 +49,7 @@ Fork::Fork(std::shared_ptr<ForkEnvironment> environment, transaction::ServerTran
       server_(std::move(server)),
       options_(std::move(options)),
       invite_(server_->request().method() == sip::Method::Invite),
-      caller_via_(via_with_source(server_->request().top_via(), server_->peer())),
-      timer_c_(environment_->io) {}
+      caller_via_(via_with_source(server_->request().top_via(), server_->peer())) {}
 
 Fork::~Fork() = default;
 
@@ -58,10 +57,10 @@ void Fork::start(std::vector<Target> targets) {
   if (invite_) {
     server_->respond({.code = 100});
     environment_->registry.add(shared_from_this());
-    arm_timer_c();
   }
   {
     std::lock_guard lock(mutex_);
+    if (invite_) arm_timer_c_locked();
     for (auto& target : targets) {
       auto branch = std::make_unique<Branch>();
       branch->index = branches_.size();
@@ -166,7 +165,7 @@ void Fork::on_provisional(Branch& branch, const sip::Message& response, std::vec
     cancels.push_back(build_cancel(branch));
   }
   if (response.status_code() == 100 || final_sent_) return;
-  if (invite_) arm_timer_c();
+  if (invite_) arm_timer_c_locked();
   if (options_.observer && (response.status_code() == 180 || response.status_code() == 183)) {
     options_.observer->on_ringing(response);
   }
@@ -243,7 +242,7 @@ void Fork::finish_if_done_locked() {
     if (options_.observer) options_.observer->on_failed(best_code_ == 0 ? 408 : best_code_, cancelled_by_caller_);
   }
   if (all_finished) {
-    timer_c_.cancel();
+    timer_c_at_ = std::chrono::steady_clock::time_point::max();  // Timer C stops
     if (invite_) environment_->registry.remove(server_.get());
   }
 }
@@ -278,28 +277,53 @@ void Fork::cancel_by_caller() {
   send_cancels(std::move(cancels));
 }
 
-void Fork::arm_timer_c() {
-  timer_c_.expires_after(environment_->timer_c);
-  std::weak_ptr<Fork> weak = weak_from_this();
-  timer_c_.async_wait([weak](const boost::system::error_code& error) {
-    if (error) return;
-    if (auto self = weak.lock()) self->on_timer_c();
-  });
+// Timer C's entry in the transaction layer's timer wheel: an object of its
+// own, allocated apart from the fork, because the wheel keeps a weak
+// reference until the (minutes long) deadline passes, and a weak reference
+// to a make_shared fork would keep the fork's whole memory block until then.
+struct Fork::TimerC final : transaction::TimerTarget {
+  explicit TimerC(std::weak_ptr<Fork> owner) : fork(std::move(owner)) {}
+  void on_timer_due() override {
+    if (auto owner = fork.lock()) owner->on_timer_c_due();
+  }
+  std::weak_ptr<Fork> fork;
+};
+
+// A provisional response moves the deadline on; the wake-up already queued
+// for the earlier deadline then finds it moved and queues the new one.
+void Fork::arm_timer_c_locked() {
+  timer_c_at_ = std::chrono::steady_clock::now() + environment_->timer_c;
+  if (timer_c_queued_at_ != std::chrono::steady_clock::time_point::max()) return;
+  if (!timer_c_) timer_c_ = std::shared_ptr<TimerC>(new TimerC(weak_from_this()));
+  timer_c_queued_at_ = timer_c_at_;
+  environment_->transactions.schedule(timer_c_at_, timer_c_);
 }
 
-void Fork::on_timer_c() {
+void Fork::on_timer_c_due() {
   std::vector<std::string> cancels;
   {
     std::lock_guard lock(mutex_);
-    if (!final_sent_) {
-      final_sent_ = true;
-      answer_caller(408);
-      if (options_.observer) options_.observer->on_failed(408, false);
+    timer_c_queued_at_ = std::chrono::steady_clock::time_point::max();
+    if (timer_c_at_ == std::chrono::steady_clock::time_point::max()) return;  // every branch ended
+    if (std::chrono::steady_clock::now() < timer_c_at_) {
+      timer_c_queued_at_ = timer_c_at_;
+      environment_->transactions.schedule(timer_c_at_, timer_c_);
+      return;
     }
-    cancel_pending_locked(cancels);
+    timer_c_at_ = std::chrono::steady_clock::time_point::max();
+    fire_timer_c_locked(cancels);
   }
   spdlog::info("call {}: timer C fired, branches cancelled", server_->request().call_id());
   send_cancels(std::move(cancels));
+}
+
+void Fork::fire_timer_c_locked(std::vector<std::string>& cancels) {
+  if (!final_sent_) {
+    final_sent_ = true;
+    answer_caller(408);
+    if (options_.observer) options_.observer->on_failed(408, false);
+  }
+  cancel_pending_locked(cancels);
 }
 
 void ForkRegistry::add(const ForkPtr& fork) {

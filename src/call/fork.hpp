@@ -28,7 +28,6 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "call/dialog_route.hpp"
 #include "call/local_addresses.hpp"
@@ -98,8 +97,10 @@ class Fork : public std::enable_shared_from_this<Fork> {
   void finish_if_done_locked();
   void answer_caller(int code);
   void forward_to_caller(const sip::Message& response);
-  void arm_timer_c();
-  void on_timer_c();
+  void arm_timer_c_locked();
+  void on_timer_c_due();
+  void fire_timer_c_locked(std::vector<std::string>& cancels);
+  struct TimerC;
 
   std::shared_ptr<ForkEnvironment> environment_;
   transaction::ServerTransactionPtr server_;
@@ -114,7 +115,11 @@ class Fork : public std::enable_shared_from_this<Fork> {
   bool cancelled_by_caller_ = false;
   std::shared_ptr<const sip::Message> best_;
   int best_code_ = 0;
-  boost::asio::steady_timer timer_c_;
+  // Timer C: its deadline, moved on by each provisional response, and the
+  // earliest wake-up asked of the transaction layer's timer wheel.
+  std::shared_ptr<TimerC> timer_c_;
+  std::chrono::steady_clock::time_point timer_c_at_ = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point timer_c_queued_at_ = std::chrono::steady_clock::time_point::max();
 };
 using ForkPtr = std::shared_ptr<Fork>;
 

@@ -18,8 +18,7 @@ ClientTx::ClientTx(CorePtr core, transport::Peer to, sip::Method method, std::st
       branch_(std::move(branch)),
       request_(std::move(request)),
       on_response_(std::move(on_response)),
-      key_(std::move(key)),
-      timer_(core_->io) {}
+      key_(std::move(key)) {}
 
 void ClientTx::start() {
   if (!core_->transport.send(to_, request_)) {
@@ -106,8 +105,7 @@ void ClientTx::on_response(transport::Inbound&& inbound) {
   deliver({ClientResult::Kind::Response, std::move(response)});
 }
 
-void ClientTx::on_timer(const boost::system::error_code& ec) {
-  if (ec == boost::asio::error::operation_aborted) return;
+void ClientTx::on_timer_due() {
   std::string resend;
   bool timed_out = false;
   bool terminate_now = false;
@@ -115,6 +113,7 @@ void ClientTx::on_timer(const boost::system::error_code& ec) {
     std::lock_guard lock(mutex_);
     if (state_ == State::Terminated) return;
     Clock::time_point now = Clock::now();
+    if (now >= queued_at_) queued_at_ = Clock::time_point::max();  // that wake-up is this one
     if (now >= retransmit_at_) {
       resend = request_;
       retransmit_interval_ = retransmit_interval_ * 2;
@@ -138,15 +137,14 @@ void ClientTx::on_timer(const boost::system::error_code& ec) {
 
 void ClientTx::arm_locked() {
   Clock::time_point next = std::min(retransmit_at_, end_at_);
-  if (next == Clock::time_point::max()) return;
-  timer_.expires_at(next);
-  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) { self->on_timer(ec); });
+  if (next >= queued_at_) return;  // an earlier wake-up is queued (or nothing is due)
+  queued_at_ = next;
+  core_->schedule(next, weak_from_this());
 }
 
 void ClientTx::terminate_locked() {
   state_ = State::Terminated;
   retransmit_at_ = end_at_ = Clock::time_point::max();
-  timer_.cancel();
 }
 
 void ClientTx::remove_from_table() { core_->clients.erase(key_, shared_from_this()); }

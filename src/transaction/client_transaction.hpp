@@ -1,7 +1,7 @@
 // One RFC 3261 17.1 client transaction (INVITE: timers A, B, D; non-INVITE:
 // E, F, K). Same shape as ServerTx: a mutex for state that cancel_timers()
-// may touch from any thread, one steady_timer for every deadline, handlers
-// and sends outside the lock.
+// may touch from any thread, deadlines woken by the layer's timer wheel,
+// handlers and sends outside the lock.
 //
 // A 2xx ends an INVITE client transaction at once; later 2xx retransmissions
 // (or 2xx from other forks) match nothing and reach the core as strays, which
@@ -13,13 +13,13 @@
 #include <mutex>
 #include <string>
 
-#include <boost/asio/steady_timer.hpp>
-
 #include "transaction/core.hpp"
 
 namespace cppbx::transaction {
 
-class ClientTx final : public ClientTransaction, public std::enable_shared_from_this<ClientTx> {
+class ClientTx final : public ClientTransaction,
+                       public TimerTarget,
+                       public std::enable_shared_from_this<ClientTx> {
  public:
   ClientTx(CorePtr core, transport::Peer to, sip::Method method, std::string branch, std::string request,
            TransactionLayer::ResponseHandler on_response, std::string key);
@@ -35,7 +35,7 @@ class ClientTx final : public ClientTransaction, public std::enable_shared_from_
   enum class State { Calling, Proceeding, Completed, Terminated };
   using Clock = std::chrono::steady_clock;
 
-  void on_timer(const boost::system::error_code& ec);
+  void on_timer_due() override;
   void arm_locked();
   void terminate_locked();
   void remove_from_table();
@@ -54,7 +54,7 @@ class ClientTx final : public ClientTransaction, public std::enable_shared_from_
   std::mutex mutex_;
   State state_ = State::Calling;
   std::string ack_;
-  boost::asio::steady_timer timer_;
+  Clock::time_point queued_at_ = Clock::time_point::max();  // earliest wake-up asked of the wheel
   Clock::time_point retransmit_at_ = Clock::time_point::max();
   Clock::time_point end_at_ = Clock::time_point::max();
   Clock::duration retransmit_interval_{};

@@ -9,13 +9,12 @@
 
 namespace cppbx::transaction {
 
-namespace {
-std::chrono::steady_clock::duration housekeeping_interval(const Timers& timers) {
-  // A quarter of T1, 1 to 100 ms: Timer J (64*T1) ends at most that late.
-  return std::clamp<std::chrono::steady_clock::duration>(timers.t1 / 4, std::chrono::milliseconds(1),
-                                                         std::chrono::milliseconds(100));
+std::chrono::steady_clock::duration Core::wheel_tick(const Timers& timers) {
+  // T1/50, 1 to 10 ms: retransmissions (T1 = 500 ms) and 100 Trying (200 ms)
+  // go out at most 10 ms late; Timer J, K and the rest end that late too.
+  return std::clamp<std::chrono::steady_clock::duration>(timers.t1 / 50, std::chrono::milliseconds(1),
+                                                         std::chrono::milliseconds(10));
 }
-}  // namespace
 
 void DeadlineList::push_back(DeadlineLink& link, std::chrono::steady_clock::time_point deadline) {
   std::lock_guard lock(mutex_);
@@ -70,6 +69,11 @@ void Core::schedule_housekeeping() {
   if (!housekeeping_armed_.load()) arm_housekeeping_locked();
 }
 
+void Core::schedule(std::chrono::steady_clock::time_point when, std::weak_ptr<TimerTarget> target) {
+  wheel.schedule(when, std::move(target));
+  schedule_housekeeping();
+}
+
 void Core::stop_housekeeping() {
   std::lock_guard lock(housekeeping_mutex_);
   housekeeping_stopped_ = true;
@@ -79,7 +83,7 @@ void Core::stop_housekeeping() {
 void Core::arm_housekeeping_locked() {
   if (housekeeping_stopped_) return;
   housekeeping_armed_.store(true);
-  housekeeping_timer.expires_after(housekeeping_interval(options.timers));
+  housekeeping_timer.expires_after(wheel.tick());
   housekeeping_timer.async_wait([weak = weak_from_this()](const boost::system::error_code& error) {
     auto core = weak.lock();
     if (!core || error == boost::asio::error::operation_aborted) return;
@@ -94,7 +98,8 @@ void Core::housekeep() {
   // expire (completed_store.hpp), so nothing here has to trim the heap.
   completed.expire(now);
   for (auto& tx : deadlines.pop_expired(now)) tx->on_deadline();
-  bool idle = completed.size() == 0 && deadlines.empty();
+  for (auto& target : wheel.take_due(now)) target->on_timer_due();
+  bool idle = completed.size() == 0 && deadlines.empty() && wheel.size() == 0;
   if (!idle) {
     std::lock_guard lock(housekeeping_mutex_);
     if (!housekeeping_armed_.load()) arm_housekeeping_locked();

@@ -9,6 +9,11 @@
 // UDP they shrink into a CompletedStore record for Timer J. One timer wake-up
 // per tick replaces a timer arm, a cancel and a posted completion per
 // transaction.
+//
+// Every other deadline (INVITE server transactions, client transactions,
+// Timer C of a proxy) sits in a TimerWheel (`wheel`) swept by the same timer, which
+// ticks every few milliseconds while anything is pending and is re-armed by
+// its own thread: under load the receiver threads never touch an Asio timer.
 #pragma once
 
 #include <atomic>
@@ -24,6 +29,7 @@
 
 #include "transaction/completed_store.hpp"
 #include "transaction/sharded_map.hpp"
+#include "transaction/timer_wheel.hpp"
 #include "transaction/transaction_layer.hpp"
 
 namespace cppbx::transaction {
@@ -61,7 +67,11 @@ class DeadlineList {
 struct Core : std::enable_shared_from_this<Core> {
   Core(boost::asio::io_context& io_context, transport::TransportLayer& transport_layer,
        TransactionLayer::Options layer_options)
-      : io(io_context), transport(transport_layer), options(std::move(layer_options)), housekeeping_timer(io) {}
+      : io(io_context),
+        transport(transport_layer),
+        options(std::move(layer_options)),
+        wheel(wheel_tick(options.timers)),
+        housekeeping_timer(io) {}
 
   boost::asio::io_context& io;
   transport::TransportLayer& transport;
@@ -77,6 +87,7 @@ struct Core : std::enable_shared_from_this<Core> {
   ShardedMap<std::shared_ptr<ClientTx>> clients;  // by client_key()
   CompletedStore completed;  // answered non-INVITE transactions over UDP, in Timer J
   DeadlineList deadlines;    // non-INVITE transactions awaiting their final response
+  TimerWheel wheel;          // every other deadline
 
   std::atomic<bool> shutting_down{false};
   std::atomic<size_t> awaiting_final{0};  // server transactions without a final response
@@ -92,12 +103,16 @@ struct Core : std::enable_shared_from_this<Core> {
   // Makes sure the housekeeping timer runs: call after adding to `completed`
   // or `deadlines`. Cheap when it already runs (one atomic load).
   void schedule_housekeeping();
+  // Puts a deadline in `wheel` and makes sure the housekeeping timer runs.
+  void schedule(std::chrono::steady_clock::time_point when, std::weak_ptr<TimerTarget> target);
   // Stops the housekeeping timer (layer teardown).
   void stop_housekeeping();
-  // Expires CompletedStore records and overdue non-INVITE transactions.
+  // Expires CompletedStore records and overdue non-INVITE transactions, and
+  // wakes the targets in `wheel` that are due.
   void housekeep();
 
  private:
+  static std::chrono::steady_clock::duration wheel_tick(const Timers& timers);
   void arm_housekeeping_locked();
 
   std::mutex housekeeping_mutex_;  // guards the timer object and the armed flag's transitions

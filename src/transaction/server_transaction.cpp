@@ -23,8 +23,7 @@ ServerTx::ServerTx(CorePtr core, sip::Message request, transport::Peer peer, tra
       key_(std::move(key)),
       merge_key_(std::move(merge_key)),
       local_tag_(choose_tag(request_, std::move(local_tag))),
-      invite_(request_.method() == sip::Method::Invite),
-      timer_(core_->io) {
+      invite_(request_.method() == sip::Method::Invite) {
   deadline_link_.owner = this;
   core_->awaiting_final.fetch_add(1, std::memory_order_relaxed);
 }
@@ -241,8 +240,7 @@ bool ServerTx::compact_locked(const std::string& response, Clock::time_point now
   return compacted_;
 }
 
-void ServerTx::on_timer(const boost::system::error_code& ec) {
-  if (ec == boost::asio::error::operation_aborted) return;
+void ServerTx::on_timer_due() {
   std::string resend;
   bool terminate_now = false;
   bool give_up_invite = false;
@@ -250,6 +248,7 @@ void ServerTx::on_timer(const boost::system::error_code& ec) {
     std::lock_guard lock(mutex_);
     if (state_ == State::Terminated) return;
     Clock::time_point now = Clock::now();
+    if (now >= queued_at_) queued_at_ = Clock::time_point::max();  // that wake-up is this one
     if (now >= trying_at_ && state_ == State::Trying) {
       last_response_ = core_->build_own_response(request_, peer_, 100, {}, {});
       state_ = State::Proceeding;
@@ -284,9 +283,9 @@ void ServerTx::on_timer(const boost::system::error_code& ec) {
 
 void ServerTx::arm_locked() {
   Clock::time_point next = std::min({trying_at_, retransmit_at_, end_at_});
-  if (next == Clock::time_point::max()) return;
-  timer_.expires_at(next);
-  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) { self->on_timer(ec); });
+  if (next >= queued_at_) return;  // an earlier wake-up is queued (or nothing is due)
+  queued_at_ = next;
+  core_->schedule(next, weak_from_this());
 }
 
 void ServerTx::settle_pending_locked() {
@@ -300,7 +299,6 @@ void ServerTx::terminate_locked() {
   state_ = State::Terminated;
   last_response_.clear();
   trying_at_ = retransmit_at_ = end_at_ = Clock::time_point::max();
-  timer_.cancel();
 }
 
 void ServerTx::enter_tables() {

@@ -2,10 +2,10 @@
 //
 // respond() may come from any thread while retransmissions and timers arrive
 // on I/O threads, so the state sits behind one small mutex per transaction.
-// One steady_timer per transaction serves every RFC timer: the transaction
-// keeps the deadlines (next retransmission, end of its current state, 100
-// Trying) and arms the timer for the earliest one; a wake-up simply does
-// whatever is due. Sending happens after the mutex is released.
+// The transaction keeps its deadlines (next retransmission, end of its
+// current state, 100 Trying) and asks the layer's timer wheel (core.hpp) to
+// wake it at the earliest one; a wake-up simply does whatever is due, so an
+// early or repeated one is harmless. Sending happens after the mutex is released.
 //
 // INVITE transactions that sent a 2xx enter the RFC 6026 Accepted state: they
 // absorb INVITE retransmissions for 64*T1 and hand ACKs that still match them
@@ -23,13 +23,13 @@
 #include <mutex>
 #include <string>
 
-#include <boost/asio/steady_timer.hpp>
-
 #include "transaction/core.hpp"
 
 namespace cppbx::transaction {
 
-class ServerTx final : public ServerTransaction, public std::enable_shared_from_this<ServerTx> {
+class ServerTx final : public ServerTransaction,
+                       public TimerTarget,
+                       public std::enable_shared_from_this<ServerTx> {
  public:
   ServerTx(CorePtr core, sip::Message request, transport::Peer peer, transport::LocalEndpoint local,
            transport::Peer destination, std::string key, std::string merge_key, std::string local_tag = {});
@@ -70,7 +70,7 @@ class ServerTx final : public ServerTransaction, public std::enable_shared_from_
   using Clock = std::chrono::steady_clock;
 
   bool commit(std::string bytes, int status_code);
-  void on_timer(const boost::system::error_code& ec);
+  void on_timer_due() override;
   void arm_locked();
   void settle_pending_locked();
   void terminate_locked();
@@ -99,7 +99,7 @@ class ServerTx final : public ServerTransaction, public std::enable_shared_from_
   bool in_tables_ = false;  // entered in core_->servers (and merging)
   DeadlineLink deadline_link_;
   std::string last_response_;
-  boost::asio::steady_timer timer_;
+  Clock::time_point queued_at_ = Clock::time_point::max();  // earliest wake-up asked of the wheel
   Clock::time_point trying_at_ = Clock::time_point::max();
   Clock::time_point retransmit_at_ = Clock::time_point::max();
   Clock::time_point end_at_ = Clock::time_point::max();

@@ -78,6 +78,10 @@ class Layer final : public TransactionLayer {
     return tx;
   }
 
+  void schedule(std::chrono::steady_clock::time_point when, std::weak_ptr<TimerTarget> target) override {
+    core_->schedule(when, std::move(target));
+  }
+
   size_t server_transaction_count() const override { return server_table_size(); }
   size_t client_transaction_count() const override { return core_->clients.size(); }
   size_t dropped_count() const override { return core_->dropped.load(std::memory_order_relaxed); }

@@ -53,6 +53,16 @@ struct ClientResult {
   std::shared_ptr<const sip::Message> response;  // for Kind::Response
 };
 
+// Something the layer wakes at (or one timer tick after) a deadline it asked
+// for. Never unscheduled: a target woken early, twice or after it ended
+// checks its own deadlines and does nothing.
+class TimerTarget {
+ public:
+  virtual ~TimerTarget() = default;
+  // Runs on the layer's timer thread (the io_context's).
+  virtual void on_timer_due() = 0;
+};
+
 class ClientTransaction {
  public:
   virtual ~ClientTransaction() = default;
@@ -100,6 +110,10 @@ class TransactionLayer {
   virtual ClientTransactionPtr send_request(const transport::Peer& to, sip::Method method,
                                             std::string branch, std::string bytes,
                                             ResponseHandler on_response) = 0;
+
+  // Wakes `target` at `when` unless it is gone by then; callable from any
+  // thread. Costs a push under a short lock, no Asio timer of its own.
+  virtual void schedule(std::chrono::steady_clock::time_point when, std::weak_ptr<TimerTarget> target) = 0;
 
   virtual size_t server_transaction_count() const = 0;
   virtual size_t client_transaction_count() const = 0;
