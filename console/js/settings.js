@@ -101,7 +101,8 @@ export async function render(main, context) {
     const cards = state.user_backends.map((entry, index) => backendCard(entry, index));
     return h('section', { class: 'card', dataset: { path: 'user_backends' } },
       h('h2', {}, 'User backends'),
-      h('p', { class: 'muted' }, 'Asked in this order for each REGISTER; the first that knows the user answers.'),
+      h('p', { class: 'muted' }, 'Asked in this order for each REGISTER; the first that knows the user answers. ',
+        'A backend moved to another position keeps no masked secret (********): type its secrets again before Apply.'),
       cards.length ? h('ol', { class: 'backends' }, cards.map((card) => h('li', {}, card))) : h('p', {}, 'No user backend: nobody can register.'),
       h('div', { class: 'toolbar' }, field('Type of the new backend', typeChooser), add),
       h('p', { class: 'field-error', hidden: true }));

@@ -139,19 +139,27 @@ export class Cppbx {
     else fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
-  // One REGISTER with digest auth through SIPp; true when it got its 200.
+  // One REGISTER with digest auth through SIPp; ok when it got its 200.
+  // SIPp runs asynchronously: the services of this process (the http user
+  // backend) must keep answering while it waits.
   async register(username, password) {
     const csv = path.join(this.dir, `users-${username}.csv`);
     fs.writeFileSync(csv, `SEQUENTIAL\n${username};[authentication username=${username} password=${password}]\n`);
     const localPort = await freePort();
-    const errors = path.join(this.dir, `sipp-${username}-errors.log`);
-    const run = spawnSync('sipp', [`${LOOPBACK}:${this.sipPort}`, '-sf', path.join(SCENARIOS, 'register_auth.xml'),
+    const errors = path.join(this.dir, `sipp-${username}-${localPort}-errors.log`);
+    const sipp = spawn('sipp', [`${LOOPBACK}:${this.sipPort}`, '-sf', path.join(SCENARIOS, 'register_auth.xml'),
       '-inf', csv, '-m', '1', '-i', LOOPBACK, '-p', String(localPort), '-t', 'u1', '-nostdin',
       '-timeout', '20s', '-timeout_error', '-trace_err', '-error_file', errors, '-recv_timeout', '10000'],
-    { cwd: this.dir, encoding: 'utf8', timeout: 60000 });
+    { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    sipp.stdout.on('data', (chunk) => { output += chunk; });
+    sipp.stderr.on('data', (chunk) => { output += chunk; });
+    const timer = setTimeout(() => sipp.kill('SIGKILL'), 60000);
+    const status = await new Promise((resolve) => sipp.once('close', (code) => resolve(code)));
+    clearTimeout(timer);
     let errorText = '';
     try { errorText = fs.readFileSync(errors, 'utf8'); } catch { /* none */ }
-    return { ok: run.status === 0, status: run.status, output: `${run.stdout || ''}${errorText}`.slice(-2000), localPort };
+    return { ok: status === 0, status, output: `${output}${errorText}`.slice(-2000), localPort };
   }
 }
 
