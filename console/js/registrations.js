@@ -69,7 +69,7 @@ export async function render(main, context) {
       list.replaceChildren(table('Registered bindings',
         ['AoR', 'Contact', 'Transport', 'Destination', 'User agent', 'Expires in', 'Node', 'Actions'],
         data.items.map((binding) => [
-          binding.aor, h('span', { class: 'mono' }, binding.contact), binding.transport || '—', binding.destination || '—',
+          binding.aor, h('span', { class: 'mono' }, binding.contact), (binding.transport || '—').toUpperCase(), binding.destination || '—',
           binding.user_agent || '—', formatDuration(binding.expires_in), binding.node || '—',
           h('button', {
             type: 'button', class: 'danger', 'aria-label': `Remove ${binding.contact} of ${binding.aor}`,

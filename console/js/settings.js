@@ -260,7 +260,7 @@ export async function render(main, context) {
       draw();
       const notes = [];
       if (answer.restart_required && answer.restart_required.length) notes.push(`Needs a restart to take effect: ${answer.restart_required.join(', ')}.`);
-      if (answer.locator_bindings_carried !== undefined) notes.push(`${answer.locator_bindings_carried} bindings carried to the new locator.`);
+      if (answer.locator_bindings_carried > 0) notes.push(`${answer.locator_bindings_carried} bindings carried to the new locator.`);
       applyResult.replaceChildren(banner('success', h('strong', {}, 'Applied.'), ` Saved to ${answer.file || 'the generated settings file'}; in effect now.`,
         notes.map((note) => h('span', {}, ` ${note}`))));
       announce('Settings applied.');
@@ -327,7 +327,8 @@ function inputFor(entry, spec, path, id) {
     });
     input.addEventListener('input', () => setValue(entry, spec, input.value));
   }
-  return field(spec.label, input, { path, hint: spec.hint });
+  // URLs get two columns on wide screens: they are the longest values.
+  return field(spec.label, input, { path, hint: spec.hint, className: /url$/.test(spec.key) ? 'span2' : undefined });
 }
 
 // Empty removes the key (the server's default applies); an integer field

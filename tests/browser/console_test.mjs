@@ -223,6 +223,23 @@ try {
     assert.equal(left.body.total, 0, 'the binding is gone from the locator');
   });
 
+  await flow('dashboard after', async () => {
+    // The applied webhook is live: the real registration of the web-only
+    // user and its removal reached the receiver.
+    await waitFor(() => receiver.received.some((hit) => hit.body.includes(`sip:${WEB_USER}@`) &&
+      JSON.parse(hit.body).event === 'unregistered'), 10000, 'the unregistered event of the removed binding');
+    assert.ok(receiver.received.every((hit) => hit.headers.authorization === WEBHOOK_SECRET), 'every event carries the header');
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.locator('#stat-bindings').waitFor();
+    const dashboard = await apiGet('/api/dashboard');
+    assert.equal(dashboard.body.registrations.bindings, 1, 'the extension is still registered');
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await waitFor(async () => (await page.locator('#stat-bindings').textContent()) === '1', 5000, 'one binding shown');
+    assert.equal(await page.locator('#stat-webhook-sent').textContent(), String(dashboard.body.webhook.sent));
+    assert.match(await page.locator('.card.wide').textContent(), /http → extension/);
+    await shot(page, 'dashboard-after');
+  });
+
   await flow('narrow screen', async () => {
     await page.setViewportSize(NARROW);
     for (const [route, name] of [['#/dashboard', 'dashboard-375'], ['#/extensions', 'extensions-375'],
