@@ -107,6 +107,12 @@ try {
   let extensionPassword = null;
   await flow('extension', async () => {
     await page.getByRole('link', { name: 'Extensions' }).click();
+    // Escape closes the dialog and gives the focus back to its opener.
+    await page.getByRole('button', { name: 'New extension' }).click();
+    await page.locator('dialog[open]').waitFor();
+    await page.keyboard.press('Escape');
+    await page.locator('dialog[open]').waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'New extension');
     await page.getByRole('button', { name: 'New extension' }).click();
     const dialog = page.locator('dialog[open]');
     await dialog.getByLabel('Username (extension number)').fill(EXTENSION);
@@ -252,6 +258,36 @@ try {
       await shot(page, name);
     }
     await page.setViewportSize(DESKTOP);
+  });
+
+  await flow('static files', async () => {
+    const first = await page.request.get(`${cppbx.url}/console/js/main.js`);
+    assert.equal(first.status(), 200);
+    const headers = first.headers();
+    assert.equal(headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.equal(headers['cache-control'], 'no-cache');
+    assert.match(headers['content-security-policy'], /default-src 'self'/);
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.equal(headers['x-frame-options'], 'DENY');
+    assert.equal(headers['referrer-policy'], 'same-origin');
+    assert.ok(headers.etag, 'an ETag');
+    const again = await page.request.get(`${cppbx.url}/console/js/main.js`, { headers: { 'If-None-Match': headers.etag } });
+    assert.equal(again.status(), 304);
+    assert.equal((await page.request.get(`${cppbx.url}/console/missing.js`)).status(), 404);
+  });
+
+  await flow('session end returns to login', async () => {
+    await page.goto(`${cppbx.url}/console/#/extensions`);
+    await page.locator('h1', { hasText: 'Extensions' }).waitFor();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(/#\/login$/);
+    assert.equal((await apiGet('/api/session')).status, 401, 'the session is gone');
+    await page.goto(`${cppbx.url}/console/#/registrations`);
+    await page.waitForURL(/#\/login$/);
+    await page.getByLabel('Username').fill(ADMIN);
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/#\/registrations$/);  // back where it was going
   });
 
   await flow('no page errors', async () => {
