@@ -15,6 +15,9 @@
 //              only that service knows, see it in Registrations, remove the
 //              binding (gone from the page and from the API)
 //   narrow     the pages at 375 px wide fit without sideways scrolling
+//   and after: editing keeps a masked password, disable/enable take effect
+//   on REGISTER at once, delete asks first; the static files' headers; a
+//   logout returns to Login and logging in goes back to the page asked for
 // Screenshots of every page go to the screenshot folder (default:
 // ./screenshots) for a person to look at.
 import assert from 'node:assert/strict';
@@ -258,6 +261,35 @@ try {
       await shot(page, name);
     }
     await page.setViewportSize(DESKTOP);
+  });
+
+  await flow('extension edit, disable, delete', async () => {
+    await page.goto(`${cppbx.url}/console/#/extensions`);
+    const row = () => page.locator('tbody tr', { hasText: EXTENSION });
+    await row().waitFor();
+    // Edit keeps the masked password: the phone still registers with it.
+    await row().getByRole('button', { name: `Edit ${EXTENSION}` }).click();
+    const dialog = page.locator('dialog[open]');
+    assert.equal(await dialog.getByLabel('SIP password').inputValue(), '********');
+    await dialog.getByLabel('Display name').fill('Reception');
+    await dialog.getByLabel('Display name').press('Enter');  // Enter saves
+    await page.locator('tbody tr', { hasText: 'Reception' }).waitFor();
+    assert.ok((await cppbx.register(EXTENSION, extensionPassword)).ok, 'the unchanged password still registers');
+    // Disabled: refused at once (the backend's cache is dropped); enabled again: accepted.
+    await row().getByRole('button', { name: `Disable ${EXTENSION}` }).click();
+    await row().getByText('Disabled').waitFor();
+    assert.ok(!(await cppbx.register(EXTENSION, extensionPassword)).ok, 'a disabled extension must not register');
+    await row().getByRole('button', { name: `Enable ${EXTENSION}` }).click();
+    await row().getByText('Enabled').waitFor();
+    assert.ok((await cppbx.register(EXTENSION, extensionPassword)).ok, 'enabled again, it registers');
+    // Delete asks first; Cancel keeps it.
+    await row().getByRole('button', { name: `Delete ${EXTENSION}` }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await row().count(), 1);
+    await row().getByRole('button', { name: `Delete ${EXTENSION}` }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('No extensions yet.').waitFor();
+    assert.equal((await apiGet(`/api/extensions/${EXTENSION}`)).status, 404);
   });
 
   await flow('static files', async () => {
