@@ -135,7 +135,8 @@ std::unique_ptr<HttpApi> HttpApi::start(HttpApiEnvironment environment, std::str
                                      impl->store_pool, impl->test_pool, impl->http_client});
   impl->context->set_config(impl->context->environment.config);
   impl->add_routes();
-  impl->dispatcher = std::make_unique<Dispatcher>(impl->router, impl->sessions);
+  impl->dispatcher = std::make_unique<Dispatcher>(impl->router, impl->sessions,
+                                                   impl->context->config()->console.base_path);
   try {
     HttpServerOptions options;
     options.websocket_path = impl->context->config()->proxy.ws_handler;
