@@ -15,6 +15,7 @@
 #include "app/module_factory.hpp"
 #include "app/server.hpp"
 #include "common/logging.hpp"
+#include "common/random.hpp"
 #include "common/version.hpp"
 #include "config/config.hpp"
 #include "storage/admin_store.hpp"
@@ -66,6 +67,28 @@ void print_first_user(const std::string& user, const std::string& password,
             << "cppbx: first user: username " << user << " password " << password
             << " (register to sip:" << user << "@<this host>:" << config.proxy.udp_port
             << ")\n";
+}
+
+// The embedded default is for someone trying cppbx out: with no console
+// administrator in its database yet, it creates `admin` with a generated
+// password, printed next to the first SIP user (to the terminal only). Once
+// an administrator exists nothing is created or printed. Returns the
+// password when one was created.
+std::string ensure_first_admin(const config::Config& config) {
+  std::string error;
+  auto database = storage::Database::open(config.database_url, error);
+  if (!database) return {};  // the server's own start reports the database
+  storage::AdminStore admins(*database);
+  if (admins.count() != 0) return {};
+  std::string password = random::alphanumeric(20);
+  bool created = false;
+  if (!admins.set_password("admin", password, created).ok()) return {};
+  return password;
+}
+
+void print_first_admin(const std::string& password, const config::Config& config) {
+  std::cerr << "cppbx: console: http://<this host>:" << config.http_addr.substr(config.http_addr.rfind(':') + 1)
+            << config.console.base_path << "/ administrator admin password " << password << '\n';
 }
 
 // `--super-username NAME --super-password PASS`: creates the console
@@ -154,9 +177,11 @@ int run_cli(int argc, char** argv) {
   for (const auto& diagnostic : diagnostics.all()) spdlog::warn("{}", diagnostic.to_string());
 
   try {
+    std::string first_admin_password = first_user.empty() ? std::string() : ensure_first_admin(config);
     Server server(config);
     server.start();
     if (!first_user.empty()) print_first_user(first_user, first_password, config);
+    if (!first_admin_password.empty()) print_first_admin(first_admin_password, config);
     return server.run();
   } catch (const std::exception& error) {
     spdlog::error("cppbx: cannot start: {}", error.what());

@@ -4,6 +4,7 @@ refusing to start, a RustPBX example file loading, and the embedded default
 (no --conf) answering on UDP 5060 with a first user that can register.
 """
 
+import json
 import os
 import re
 import shutil
@@ -11,6 +12,8 @@ import signal
 import socket
 import subprocess
 import tempfile
+import urllib.error
+import urllib.request
 
 import harness as h
 from harness import check
@@ -137,6 +140,13 @@ def embedded_default(binary, workdir):
                       f"first user could not register: {h.describe(response)}")
             finally:
                 client.close()
+            admin = h.poll(lambda: re.search(r"administrator admin password (\S+)", text()),
+                           timeout=10, interval=0.2)
+            check(admin, f"no console administrator printed:\n{text()}")
+            check(console_login(8080, "admin", admin.group(1)) == 200,
+                  "the printed administrator cannot log in to the console")
+            check(console_login(8080, "admin", admin.group(1) + "x") == 401,
+                  "a wrong console password was not refused")
             process.send_signal(signal.SIGTERM)
             check(process.wait(timeout=10) == 0, "embedded default did not exit 0 on SIGTERM")
         finally:
@@ -144,7 +154,36 @@ def embedded_default(binary, workdir):
                 process.kill()
                 process.wait()
             log.close()
+        # Started again in the same folder: the administrator exists, so no
+        # new one is made and no password is printed.
+        with open(os.path.join(folder, "again.log"), "wb") as again_log:
+            again = subprocess.Popen([binary], stdout=again_log, stderr=subprocess.STDOUT, cwd=folder)
+            try:
+                def again_text():
+                    with open(os.path.join(folder, "again.log"), "rb") as handle:
+                        return handle.read().decode("utf-8", "replace")
+                check(h.poll(lambda: "first user:" in again_text(), timeout=15, interval=0.2),
+                      f"second start printed no first user:\n{again_text()}")
+                check("administrator admin password" not in again_text(),
+                      f"second start printed an administrator again:\n{again_text()}")
+                again.send_signal(signal.SIGTERM)
+                check(again.wait(timeout=10) == 0, "second start did not exit 0 on SIGTERM")
+            finally:
+                if again.poll() is None:
+                    again.kill()
+                    again.wait()
     return case
+
+
+def console_login(port, username, password):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/login",
+                                     data=json.dumps({"username": username, "password": password}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def main():
@@ -159,7 +198,7 @@ def main():
                            ("a bad file refuses to start", bad_file_refuses_to_start(binary, workdir)),
                            ("RustPBX's example config loads with warnings only",
                             rustpbx_example_loads(binary, workdir)),
-                           ("embedded default: UDP 5060, SQLite file, first user registers",
+                           ("embedded default: UDP 5060, SQLite file, first user registers, first admin logs in once",
                             embedded_default(binary, workdir))]:
             try:
                 case()
