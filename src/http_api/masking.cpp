@@ -2,7 +2,9 @@
 // document once and looks each masked leaf up in the configured ones.
 #include "http_api/masking.hpp"
 
+#include <algorithm>
 #include <array>
+#include <optional>
 
 #include "common/strings.hpp"
 
@@ -57,6 +59,42 @@ bool same_anchors(const json& submitted, const json& configured_masked) {
   return true;
 }
 
+bool is_array_index(const std::string& token) {
+  return !token.empty() && std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The running secret a masked value at `pointer` stands for, if any. A
+// secret inside an element of a list (a memory backend's users) belongs to
+// the element with the same username and realm, wherever it now sits, and an
+// element without a username only to the element at the same position with
+// every other field unchanged: deleting or moving a user must never hand its
+// password to the user that takes its place.
+std::optional<json> original_secret(const json& submitted, const json& original, const json::json_pointer& pointer) {
+  const json::json_pointer element_pointer = pointer.parent_pointer();
+  if (!element_pointer.empty() && is_array_index(element_pointer.back())) {
+    const json::json_pointer list_pointer = element_pointer.parent_pointer();
+    const json& element = submitted.at(element_pointer);
+    if (!original.contains(list_pointer) || !original.at(list_pointer).is_array() || !element.is_object()) {
+      return std::nullopt;
+    }
+    const std::string& field = pointer.back();
+    if (element.contains("username")) {
+      for (const json& candidate : original.at(list_pointer)) {
+        if (!candidate.is_object() || !candidate.contains(field) || !candidate.at(field).is_string()) continue;
+        if (candidate.value("username", json()) != element.at("username")) continue;
+        if (candidate.value("realm", json()) != element.value("realm", json())) continue;
+        return candidate.at(field);
+      }
+      return std::nullopt;
+    }
+    if (!original.contains(element_pointer) || masked(original.at(element_pointer)) != element) return std::nullopt;
+  }
+  if (!original.contains(pointer) || !original.at(pointer).is_string()) return std::nullopt;
+  // A partly masked value (a URL) stands only for the same URL.
+  if (masked(original).at(pointer) != submitted.at(pointer)) return std::nullopt;
+  return original.at(pointer);
+}
+
 }  // namespace
 
 bool is_secret_header(std::string_view name) {
@@ -85,7 +123,9 @@ std::string mask_url(std::string_view url) {
   const size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return std::string(url);
   const size_t authority_start = scheme_end + 3;
-  const size_t authority_end = url.find_first_of("/?#", authority_start);
+  // As the database URL parser reads it: a raw '#' may be part of the
+  // password, so only '/' and '?' end the credentials and host.
+  const size_t authority_end = url.find_first_of("/?", authority_start);
   std::string_view authority = url.substr(authority_start, authority_end == std::string_view::npos
                                                                 ? std::string_view::npos
                                                                 : authority_end - authority_start);
@@ -119,13 +159,12 @@ bool restore_masked(json& submitted, const std::vector<json>& configured) {
   for (const auto& pointer : pointers) {
     bool restored = false;
     for (const json& original : configured) {
-      const json original_masked = masked(original);
-      if (!same_anchors(submitted, original_masked)) continue;
-      if (!original.contains(pointer) || !original.at(pointer).is_string()) continue;
-      if (original_masked.at(pointer) != submitted.at(pointer)) continue;
-      submitted.at(pointer) = original.at(pointer);
-      restored = true;
-      break;
+      if (!same_anchors(submitted, masked(original))) continue;
+      if (auto secret = original_secret(submitted, original, pointer)) {
+        submitted.at(pointer) = std::move(*secret);
+        restored = true;
+        break;
+      }
     }
     all_restored = all_restored && restored;
   }

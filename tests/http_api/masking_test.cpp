@@ -17,6 +17,8 @@ TEST(MaskUrlTest, OnlyThePasswordIsMasked) {
   EXPECT_EQ(mask_url("postgres://user@host/db"), "postgres://user@host/db");
   EXPECT_EQ(mask_url("sqlite:///var/lib/cppbx.db"), "sqlite:///var/lib/cppbx.db");
   EXPECT_EQ(mask_url("http://h/path@x:y"), "http://h/path@x:y") << "an @ in the path is not user info";
+  EXPECT_EQ(mask_url("postgres://u:p#ss@db/x"), "postgres://u:********@db/x")
+      << "a raw # belongs to the password, as the database URL parser reads it";
 }
 
 TEST(SecretNamesTest, HeadersAndFields) {
@@ -88,6 +90,48 @@ TEST(RestoreTest, ChangedValuesAreKeptAndUnmaskedOnesUntouched) {
                                            {{"username", "1002"}, {"password", "********"}}})}};
   EXPECT_FALSE(restore_masked(submitted, {configured})) << "the second user has no configured password";
   EXPECT_EQ(submitted["users"][0]["password"], "new");
+}
+
+json memory_backend(std::vector<std::pair<std::string, std::string>> users) {
+  json list = json::array();
+  for (const auto& [name, password] : users) list.push_back({{"username", name}, {"password", password}});
+  return {{"type", "memory"}, {"users", list}};
+}
+
+TEST(RestoreTest, AUserKeepsItsOwnPasswordWhenAnotherIsDeletedOrTheyMove) {
+  json configured = memory_backend({{"alice", "pwA"}, {"bob", "pwB"}});
+  json deleted = memory_backend({{"bob", "********"}});
+  ASSERT_TRUE(restore_masked(deleted, {configured}));
+  EXPECT_EQ(deleted["users"][0]["password"], "pwB") << "bob must not get alice's password";
+
+  json swapped = memory_backend({{"bob", "********"}, {"alice", "********"}});
+  ASSERT_TRUE(restore_masked(swapped, {configured}));
+  EXPECT_EQ(swapped["users"][0]["password"], "pwB");
+  EXPECT_EQ(swapped["users"][1]["password"], "pwA");
+
+  json renamed = memory_backend({{"carol", "********"}, {"bob", "********"}});
+  EXPECT_FALSE(restore_masked(renamed, {configured})) << "a user renamed in place has no password to keep";
+  EXPECT_EQ(renamed["users"][0]["password"], "********");
+}
+
+TEST(RestoreTest, TheSameNameInAnotherRealmIsAnotherUser) {
+  json configured = {{"type", "memory"},
+                     {"users", json::array({{{"username", "1001"}, {"realm", "a.example"}, {"password", "pwA"}},
+                                            {{"username", "1001"}, {"realm", "b.example"}, {"password", "pwB"}}})}};
+  json submitted = masked(configured);
+  std::swap(submitted["users"][0], submitted["users"][1]);
+  ASSERT_TRUE(restore_masked(submitted, {configured}));
+  EXPECT_EQ(submitted["users"][0]["password"], "pwB");
+  EXPECT_EQ(submitted["users"][1]["password"], "pwA");
+}
+
+TEST(RestoreTest, ListElementsWithoutANameKeepTheirSecretOnlyWhereNothingElseChanged) {
+  json configured = {{"tokens", json::array({{{"label", "x"}, {"token", "T1"}}, {{"label", "y"}, {"token", "T2"}}})}};
+  json same = masked(configured);
+  ASSERT_TRUE(restore_masked(same, {configured}));
+  EXPECT_EQ(same, configured);
+  json first_removed = {{"tokens", json::array({{{"label", "y"}, {"token", "********"}}})}};
+  EXPECT_FALSE(restore_masked(first_removed, {configured})) << "y at position 0 must not get x's token";
 }
 
 }  // namespace
