@@ -116,6 +116,15 @@ size_t send_updates(Locator& target, std::vector<UpdateRequest> requests, std::s
   return progress->failed + progress->in_flight + (requests.size() - sent);
 }
 
+// The bindings whose flow this node holds (a shared store lists every
+// node's; another node's are not this node's to copy).
+std::vector<Binding> held_by_this_node(std::vector<Binding> bindings, const std::string& home_proxy) {
+  std::erase_if(bindings, [&](const Binding& binding) {
+    return !binding.home_proxy.empty() && binding.home_proxy != home_proxy;
+  });
+  return bindings;
+}
+
 // One request per AoR, without Call-ID: the bindings keep their own.
 std::vector<UpdateRequest> whole_aors(const std::vector<Binding>& bindings) {
   std::map<std::string, UpdateRequest> by_aor;
@@ -145,15 +154,6 @@ std::vector<UpdateRequest> changed_since(const std::vector<Binding>& bindings, l
   return requests;
 }
 
-toml::table normalized_locator_table(const config::LocatorConfig& locator) {
-  toml::table table = locator.table;
-  table.insert_or_assign("type", locator.type);
-  table.insert_or_assign("max_bindings_per_aor", static_cast<int64_t>(locator.max_bindings_per_aor));
-  table.insert_or_assign("max_bindings_total", static_cast<int64_t>(locator.max_bindings_total));
-  table.insert_or_assign("sweep_interval_seconds", static_cast<int64_t>(locator.sweep_interval_seconds));
-  return table;
-}
-
 config::Diagnostic problem(std::string key, std::string message) {
   config::Diagnostic diagnostic;
   diagnostic.key = std::move(key);
@@ -176,7 +176,21 @@ location::LocatorWebhookOptions webhook_options(const config::LocatorWebhookConf
 }
 
 bool same_locator(const config::LocatorConfig& a, const config::LocatorConfig& b) {
-  return normalized_locator_table(a) == normalized_locator_table(b);
+  return config::locator_as_table(a) == config::locator_as_table(b);
+}
+
+// Two locator settings that reach the same store and differ only in tuning
+// (timeouts, pool sizes): the bindings are in it already, and copying them
+// would rewrite other nodes' bindings as this node's.
+bool same_store(const config::LocatorConfig& a, const config::LocatorConfig& b, const std::string& database_url) {
+  if (a.type != b.type || a.type == "memory") return false;
+  auto text = [](const config::LocatorConfig& locator, const char* key, const std::string& fallback) {
+    return locator.table[key].value<std::string>().value_or(fallback);
+  };
+  if (a.type == "database") return text(a, "url", database_url) == text(b, "url", database_url);
+  if (a.type == "redis") return text(a, "url", "") == text(b, "url", "") && text(a, "key_prefix", "") == text(b, "key_prefix", "");
+  if (a.type == "http") return text(a, "url", "") == text(b, "url", "");
+  return false;
 }
 
 bool same_webhook(const std::optional<config::LocatorWebhookConfig>& a,
@@ -261,6 +275,9 @@ struct SettingsApplier::Retiring : std::enable_shared_from_this<Retiring> {
 struct SettingsApplier::Built {
   std::shared_ptr<users::UserBackend> chain;
   std::shared_ptr<Locator> locator;  // null: the locator is unchanged
+  bool same_store = false;           // the new locator reaches the old one's store
+  std::set<std::string> carried;     // bindings copied into the new locator
+  location::Clock::time_point listed_at;  // minus kChangedMargin
   bool webhook_changed = false;
   std::shared_ptr<location::LocatorWebhook> webhook;  // the new one (null: none)
 
@@ -339,6 +356,11 @@ bool SettingsApplier::build(const config::Config& proposed, Built& built, http_a
       result.problems.push_back(problem("proxy.locator", "the new locator does not answer: " + failure));
       return false;
     }
+    built.same_store = same_store(running_.proxy.locator, proposed.proxy.locator, targets_.database_url);
+    if (!built.same_store && !carry_bindings(built, result)) {
+      built.discard();
+      return false;
+    }
   }
   built.webhook_changed = !same_webhook(running_.proxy.locator_webhook, proposed.proxy.locator_webhook);
   if (built.webhook_changed && proposed.proxy.locator_webhook) {
@@ -354,6 +376,33 @@ bool SettingsApplier::build(const config::Config& proposed, Built& built, http_a
   return true;
 }
 
+// Before anything is saved or swapped: a locator that cannot hand over its
+// registrations is not replaced (the phones would be unreachable until they
+// register again), and neither is one whose bindings do not all arrive.
+bool SettingsApplier::carry_bindings(Built& built, http_api::SettingsApplyResult& result) {
+  std::string detail;
+  built.listed_at = location::Clock::now() - kChangedMargin;
+  auto bindings = list_all(*targets_.locator->current(), detail);
+  if (!bindings) {
+    result.error = "the registrations cannot be carried over to the new locator";
+    result.problems.push_back(problem("proxy.locator", detail + "; nothing was changed (change the locator in the "
+                                                                "configuration file and restart instead)"));
+    return false;
+  }
+  auto own = held_by_this_node(std::move(*bindings), targets_.home_proxy);
+  auto requests = whole_aors(own);
+  const size_t aors = requests.size();
+  if (size_t failed = send_updates(*built.locator, std::move(requests), built.carried); failed > 0) {
+    result.error = "the registrations cannot be carried over to the new locator";
+    result.problems.push_back(problem(
+        "proxy.locator",
+        fmt::format("{} of {} AoRs could not be copied to the new locator; nothing was changed", failed, aors)));
+    return false;
+  }
+  spdlog::info("locator: {} bindings copied to the new {} locator", own.size(), built.locator->type());
+  return true;
+}
+
 void SettingsApplier::swap_in(Built& built, const config::Config& proposed, http_api::SettingsApplyResult& result) {
   targets_.users->replace(built.chain);
   targets_.identity->set_realms(proposed.proxy.realms);
@@ -365,23 +414,25 @@ void SettingsApplier::swap_in(Built& built, const config::Config& proposed, http
   }
   if (built.locator) {
     auto old_locator = targets_.locator->current();
-    std::set<std::string> carried;
-    size_t failed = 0;
-    std::string detail;
-    const auto since = location::Clock::now() - kChangedMargin;
-    auto bindings = list_all(*old_locator, detail);
-    if (bindings) failed += send_updates(*built.locator, whole_aors(*bindings), carried);
     targets_.locator->replace(built.locator);
-    if (bindings) {
-      auto again = list_all(*old_locator, detail);
-      if (again) failed += send_updates(*built.locator, changed_since(*again, since), carried);
+    if (!built.same_store) {
+      // REGISTERs that reached the old locator while the copy ran.
+      std::string detail;
+      size_t failed = 0;
+      if (auto again = list_all(*old_locator, detail)) {
+        failed = send_updates(*built.locator, changed_since(held_by_this_node(std::move(*again), targets_.home_proxy), built.listed_at),
+                              built.carried);
+      }
+      if (!detail.empty()) result.warnings.push_back(detail);
+      if (failed > 0) {
+        result.warnings.push_back(fmt::format("{} bindings changed during the copy did not reach the new locator", failed));
+      }
     }
-    if (!detail.empty()) result.warnings.push_back(detail);
-    if (failed > 0) result.warnings.push_back(fmt::format("{} bindings could not be copied to the new locator", failed));
-    result.locator_bindings_carried = carried.size();
+    result.locator_bindings_carried = built.carried.size();
     retiring_->add(std::move(old_locator), nullptr);
-    spdlog::info("locator: now {} ({} bindings carried over{})", built.locator->type(), carried.size(),
-                 failed ? fmt::format(", {} failed", failed) : std::string());
+    spdlog::info("locator: now {} ({})", built.locator->type(),
+                 built.same_store ? std::string("same store, nothing to carry over")
+                                  : fmt::format("{} bindings carried over", built.carried.size()));
   }
   spdlog::info("settings applied: {} user backends, {} realms, locator {}, webhook {}",
                proposed.proxy.user_backends.size(), proposed.proxy.realms.size(), proposed.proxy.locator.type,

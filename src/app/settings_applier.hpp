@@ -79,6 +79,7 @@ class SettingsApplier {
   struct Built;
   bool build(const config::Config& proposed, Built& built, http_api::SettingsApplyResult& result);
   void swap_in(Built& built, const config::Config& proposed, http_api::SettingsApplyResult& result);
+  bool carry_bindings(Built& built, http_api::SettingsApplyResult& result);
   void retire_later(std::shared_ptr<location::Locator> locator, std::shared_ptr<location::LocatorWebhook> webhook);
 
   SettingsTargets targets_;

@@ -191,6 +191,10 @@ bool apply_overlay_file(Config& config, Diagnostics& diagnostics);
 // load_file() and then, when the main file has no errors, its overlay.
 Config load_file_with_overlay(const std::string& path, Diagnostics& diagnostics);
 
+// [proxy.locator] as the settings file writes it: its options plus the typed
+// keys. Equal tables mean the same locator (the console's Apply keeps it).
+toml::table locator_as_table(const LocatorConfig& locator);
+
 // The overlay text holding the four keys of `proxy` (always all four).
 std::string overlay_text(const ProxyConfig& proxy);
 // Writes overlay_text(config.proxy) to overlay_path(config) atomically

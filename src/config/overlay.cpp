@@ -109,14 +109,6 @@ toml::table webhook_table(const LocatorWebhookConfig& webhook) {
                      {"queue_size", static_cast<int64_t>(webhook.queue_size)}};
 }
 
-toml::table locator_table(const LocatorConfig& locator) {
-  toml::table table = locator.table;
-  table.insert_or_assign("type", locator.type);
-  table.insert_or_assign("max_bindings_per_aor", static_cast<int64_t>(locator.max_bindings_per_aor));
-  table.insert_or_assign("max_bindings_total", static_cast<int64_t>(locator.max_bindings_total));
-  table.insert_or_assign("sweep_interval_seconds", static_cast<int64_t>(locator.sweep_interval_seconds));
-  return table;
-}
 
 std::string errno_text(int number) { return std::strerror(number); }
 
@@ -147,6 +139,15 @@ std::string write_temporary(const fs::path& folder, const std::string& text, std
 }
 
 }  // namespace
+
+toml::table locator_as_table(const LocatorConfig& locator) {
+  toml::table table = locator.table;
+  table.insert_or_assign("type", locator.type);
+  table.insert_or_assign("max_bindings_per_aor", static_cast<int64_t>(locator.max_bindings_per_aor));
+  table.insert_or_assign("max_bindings_total", static_cast<int64_t>(locator.max_bindings_total));
+  table.insert_or_assign("sweep_interval_seconds", static_cast<int64_t>(locator.sweep_interval_seconds));
+  return table;
+}
 
 std::string generated_dir_path(const Config& config) {
   fs::path dir(config.proxy.generated_dir.empty() ? std::string(".") : config.proxy.generated_dir);
@@ -215,7 +216,7 @@ std::string overlay_text(const ProxyConfig& proxy) {
   }
   toml::table settings{{"realms", std::move(realms)},
                        {"user_backends", std::move(backends)},
-                       {"locator", locator_table(proxy.locator)}};
+                       {"locator", locator_as_table(proxy.locator)}};
   if (proxy.locator_webhook) settings.insert("locator_webhook", webhook_table(*proxy.locator_webhook));
   else settings.insert("locator_webhook", false);
   toml::table root{{"proxy", std::move(settings)}};

@@ -41,6 +41,10 @@ struct ApiContext {
   ResponsePool& store_pool;  // SQL and argon2id
   ResponsePool& test_pool;   // the settings Tests (build a backend, wait for it)
   std::shared_ptr<http::HttpClient> http_client;  // the webhook Test
+  // Apply (PUT /api/settings/proxy): its own worker, because carrying the
+  // registrations over to a new locator may wait longer than a Test may
+  // (settings_applier.cpp). Null: test_pool.
+  ResponsePool* apply_pool = nullptr;
   // Set when the API stops: Tests waiting for an answer give up at once.
   std::atomic<bool> stopping{false};
 

@@ -61,6 +61,8 @@ struct HttpApi::Impl {
   // 128 MiB, and a slow Test never holds up a login.
   ResponsePool store_pool{pool_options("http api store", 2, 64, std::chrono::seconds(10)), pool_error};
   ResponsePool test_pool{pool_options("http api test", 2, 8, std::chrono::seconds(30)), pool_error};
+  // One Apply at a time; its waits add up to about 95 s at the worst.
+  ResponsePool apply_pool{pool_options("http api apply", 1, 4, std::chrono::seconds(150)), pool_error};
   std::thread thread;
 
   ~Impl() {
@@ -133,6 +135,7 @@ std::unique_ptr<HttpApi> HttpApi::start(HttpApiEnvironment environment, std::str
   impl->context.reset(new ApiContext{std::move(environment), impl->io, std::chrono::system_clock::now(),
                                      impl->sessions, impl->throttle, *impl->admins, *impl->extensions,
                                      impl->store_pool, impl->test_pool, impl->http_client});
+  impl->context->apply_pool = &impl->apply_pool;
   impl->context->set_config(impl->context->environment.config);
   impl->add_routes();
   impl->dispatcher = std::make_unique<Dispatcher>(impl->router, impl->sessions,

@@ -196,7 +196,8 @@ void put_proxy_settings(ApiContext& context, const Request& request, Responder r
     respond(Response::error(503, "applying settings is not available"));
     return;
   }
-  run_on(context.test_pool, [&context, body = std::move(*body)] { return apply_settings(context, body); },
+  run_on(context.apply_pool ? *context.apply_pool : context.test_pool,
+         [&context, body = std::move(*body)] { return apply_settings(context, body); },
          std::move(respond));
 }
 

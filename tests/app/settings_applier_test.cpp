@@ -188,6 +188,83 @@ TEST_F(SettingsApplierTest, ANewLocatorReceivesEveryBindingWithItsCallIdAndConne
   EXPECT_EQ(left[0].contact, "sip:1001@192.0.2.2:5060");
 }
 
+// An old locator whose listing the test decides (another node's bindings in
+// a shared store, or a store that cannot list).
+class ListingLocator final : public location::Locator {
+ public:
+  explicit ListingLocator(location::ListResult listing) : listing_(std::move(listing)) {}
+  std::string_view type() const override { return "listing"; }
+  void update(location::UpdateRequest, std::function<void(location::UpdateResult)> done) override { done({}); }
+  void lookup(const std::string&, std::function<void(location::LookupResult)> done) override { done({}); }
+  void list(location::ListRequest, std::function<void(location::ListResult)> done) override { done(listing_); }
+  void connection_closed(transport::ConnectionId) override {}
+  void set_observer(std::shared_ptr<location::LocationObserver>) override {}
+  size_t binding_count() const override { return listing_.bindings.size(); }
+
+ private:
+  location::ListResult listing_;
+};
+
+location::Binding binding_held_by(const std::string& aor, const std::string& contact, const std::string& node) {
+  location::Binding binding;
+  binding.aor = aor;
+  binding.contact = contact;
+  binding.destination = "udp:192.0.2.1:5060";
+  binding.expires_at = location::Clock::now() + std::chrono::seconds(300);
+  binding.home_proxy = node;
+  return binding;
+}
+
+TEST_F(SettingsApplierTest, OnlyThisNodesBindingsAreCarriedOver) {
+  location::ListResult listing;
+  listing.bindings = {binding_held_by("sip:1001@a.example.com", "sip:1001@192.0.2.1:5060", "sip:127.0.0.1:5060"),
+                      binding_held_by("sip:1002@a.example.com", "sip:1002@192.0.2.2:5060", "sip:10.0.0.9:5060"),
+                      binding_held_by("sip:1003@a.example.com", "sip:1003@192.0.2.3:5060", "")};
+  listing.total = listing.bindings.size();
+  locator_->replace(std::make_shared<ListingLocator>(listing));
+
+  auto result = applier_->apply(proposed("[proxy.locator]\ntype = \"memory\"\nmax_bindings_per_aor = 5\n"), false);
+  ASSERT_EQ(result.outcome, SettingsOutcome::Applied) << result.error;
+  EXPECT_EQ(result.locator_bindings_carried, 2u);
+  EXPECT_EQ(bindings_of("sip:1001@a.example.com").size(), 1u);
+  EXPECT_TRUE(bindings_of("sip:1002@a.example.com").empty()) << "another node's binding is not this node's to copy";
+  EXPECT_EQ(bindings_of("sip:1003@a.example.com").size(), 1u);
+}
+
+TEST_F(SettingsApplierTest, ALocatorThatCannotListItsBindingsIsNotReplaced) {
+  location::ListResult listing;
+  listing.ok = false;
+  listing.detail = "listing not supported by the registry service";
+  auto old_locator = std::make_shared<ListingLocator>(listing);
+  locator_->replace(old_locator);
+
+  auto result = applier_->apply(proposed("[proxy.locator]\ntype = \"memory\"\nmax_bindings_per_aor = 5\n"), true);
+  ASSERT_EQ(result.outcome, SettingsOutcome::Invalid);
+  ASSERT_FALSE(result.problems.empty());
+  EXPECT_EQ(result.problems.front().key, "proxy.locator");
+  EXPECT_NE(result.problems.front().message.find("not supported"), std::string::npos) << result.problems.front().message;
+  EXPECT_EQ(locator_->current(), old_locator) << "phones would be unreachable until they register again";
+  EXPECT_FALSE(fs::exists(dir_ / "generated" / "proxy_settings.toml"));
+  EXPECT_TRUE(published_.empty());
+}
+
+TEST_F(SettingsApplierTest, TuningALocatorOfTheSameStoreCopiesNothing) {
+  const std::string database = "sqlite://" + (dir_ / "locations.sqlite3").string();
+  auto to_database = applier_->apply(
+      proposed("[proxy.locator]\ntype = \"database\"\nurl = \"" + database + "\"\n"), false);
+  ASSERT_EQ(to_database.outcome, SettingsOutcome::Applied) << to_database.error;
+  ASSERT_EQ(register_binding(*locator_, "sip:1001@a.example.com", "sip:1001@192.0.2.1:5060", "call-a", 1).status,
+            location::UpdateStatus::Ok);
+  auto database_locator = locator_->current();
+
+  auto tuned = applier_->apply(
+      proposed("[proxy.locator]\ntype = \"database\"\nurl = \"" + database + "\"\ntimeout_ms = 3000\n"), false);
+  ASSERT_EQ(tuned.outcome, SettingsOutcome::Applied) << tuned.error;
+  EXPECT_NE(locator_->current(), database_locator) << "the tuned locator is a new one";
+  EXPECT_EQ(tuned.locator_bindings_carried, 0u) << "the bindings are in its store already";
+  EXPECT_EQ(bindings_of("sip:1001@a.example.com").size(), 1u);
+}
+
 TEST_F(SettingsApplierTest, ALocatorThatDoesNotAnswerIsRefusedAndTheOldOneStays) {
   ASSERT_EQ(register_binding(*locator_, "sip:1001@a.example.com", "sip:1001@192.0.2.1:5060", "call-a", 1).status,
             location::UpdateStatus::Ok);
