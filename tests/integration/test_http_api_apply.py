@@ -10,8 +10,9 @@ restart:
   still reachable (B's INVITE reaches A's phone), the settings file exists
   with mode 0600, the main file's bytes are unchanged, and B's registration
   reaches the webhook with the real secret header (the mask kept it);
-- switches the locator from memory to database (SQLite in the temp folder):
-  the answer counts the bindings carried over, and A is still reachable;
+- switches the locator from memory to database (SQLite in the temp folder)
+  while a call from B to A is up: the answer counts the bindings carried
+  over, the call's BYE still goes through, and A is still reachable;
 - refuses a locator that does not answer (nothing written or changed);
 - changes the webhook's url: a masked secret does not follow it (400), sent
   again it does; the next event reaches the new url, the dashboard shows the
@@ -51,6 +52,29 @@ def wait_for_invite(callee, caller_phone):
     callee.answer_invite(invite, status=486, ringing=False)
     final = caller_phone.response_arrives(call_id, "INVITE", timeout=5)
     return final is not None and final.status == 486
+
+
+def answered_call(caller, callee):
+    """caller calls callee, who answers 200; the caller ACKs. Returns the caller's dialog."""
+    call_id, _, from_tag, cseq = caller.invite(callee.username, wait_final=False)
+    invite = callee.request_arrives("INVITE", timeout=5, call_id=call_id)
+    check(invite is not None, "the INVITE did not reach the callee")
+    callee.answer_invite(invite)
+    ok = caller.response_arrives(call_id, "INVITE")
+    check(ok is not None and ok.status == 200, f"call not answered: {describe(ok)}")
+    dialog = caller.caller_dialog(ok, from_tag, cseq)
+    caller.in_dialog(dialog, "ACK", invite_cseq=cseq)
+    check(callee.request_arrives("ACK", call_id=call_id) is not None, "the callee got no ACK")
+    return dialog
+
+
+def hang_up(caller, callee, dialog):
+    caller.in_dialog(dialog, "BYE")
+    bye = callee.request_arrives("BYE", call_id=dialog.call_id)
+    check(bye is not None, "the BYE did not reach the callee")
+    callee.respond(bye, 200)
+    ok = caller.response_arrives(dialog.call_id, "BYE")
+    check(ok is not None and ok.status == 200, f"BYE answered {describe(ok)}")
 
 
 def cases(server, fastapi, receiver, state):
@@ -145,6 +169,7 @@ def cases(server, fastapi, receiver, state):
         check(headers.get("authorization") == WEBHOOK_SECRET, f"webhook header after apply: {headers}")
 
     def locator_change_carries_bindings():
+        call = answered_call(phones["b"], phones["a"])
         settings = get_settings()
         settings["locator"] = {"type": "database", "url": f"sqlite://{server.path('locator.sqlite3')}"}
         status, body, _ = put(settings)
@@ -152,6 +177,7 @@ def cases(server, fastapi, receiver, state):
         check(body["locator_bindings_carried"] >= 2, f"bindings carried: {body}")
         check(body["settings"]["locator"]["type"] == "database", f"{body['settings']['locator']}")
         check(os.path.exists(server.path("locator.sqlite3")), "the database locator's file")
+        hang_up(phones["b"], phones["a"], call)  # the call set up before the Apply survived it
         check(wait_for_invite(phones["a"], phones["b"]), "A not reachable after the locator change")
         state["carried"] = body["locator_bindings_carried"]
 
@@ -237,7 +263,7 @@ def cases(server, fastapi, receiver, state):
         ("http backend first, applied live and saved 0600", http_backend_first_applies_live),
         ("B registers without restart, A still reachable", b_registers_and_a_is_still_reachable),
         ("masked webhook header kept", webhook_kept_its_secret_header),
-        ("locator memory -> database carries bindings", locator_change_carries_bindings),
+        ("locator memory -> database carries bindings, a call in progress survives", locator_change_carries_bindings),
         ("unreachable locator refused, nothing changed", unreachable_locator_is_refused),
         ("webhook change goes live, dashboard follows", webhook_change_goes_live_and_the_dashboard_follows),
         ("restart loads the settings file", restart_loads_the_settings_file),
