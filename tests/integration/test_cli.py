@@ -124,8 +124,7 @@ def embedded_default(binary, workdir):
         process = subprocess.Popen([binary], stdout=log, stderr=subprocess.STDOUT, cwd=folder)
         try:
             def text():
-                with open(os.path.join(folder, "out.log"), "rb") as handle:
-                    return handle.read().decode("utf-8", "replace")
+                return read_log(os.path.join(folder, "out.log"))
             found = h.poll(lambda: re.search(r"first user: username (\S+) password (\S+)", text()),
                            timeout=15, interval=0.2)
             check(found, f"no first user printed:\n{text()}")
@@ -160,8 +159,7 @@ def embedded_default(binary, workdir):
             again = subprocess.Popen([binary], stdout=again_log, stderr=subprocess.STDOUT, cwd=folder)
             try:
                 def again_text():
-                    with open(os.path.join(folder, "again.log"), "rb") as handle:
-                        return handle.read().decode("utf-8", "replace")
+                    return read_log(os.path.join(folder, "again.log"))
                 check(h.poll(lambda: "first user:" in again_text(), timeout=15, interval=0.2),
                       f"second start printed no first user:\n{again_text()}")
                 check("administrator admin password" not in again_text(),
@@ -173,6 +171,11 @@ def embedded_default(binary, workdir):
                     again.kill()
                     again.wait()
     return case
+
+
+def read_log(path):
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
 
 
 def console_login(port, username, password):
