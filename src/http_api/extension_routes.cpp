@@ -17,6 +17,7 @@
 #include "common/random.hpp"
 #include "common/strings.hpp"
 #include "http_api/api_context.hpp"
+#include "http_api/paging.hpp"
 #include "http_api/masking.hpp"
 
 namespace cppbx::http_api {
@@ -27,8 +28,6 @@ using storage::Extension;
 using storage::StoreStatus;
 
 constexpr size_t kGeneratedPasswordLength = 24;  // about 143 bits from [A-Za-z0-9]
-constexpr int kDefaultPerPage = 50;
-constexpr int kMaxPerPage = 500;
 
 json extension_json(const Extension& e) {
   return json{{"username", e.extension},
@@ -117,26 +116,15 @@ bool matches(const Extension& extension, const std::string& search) {
          to_lower(extension.display_name).find(search) != std::string::npos;
 }
 
-// A positive integer query value, `fallback` when absent; nullopt when bad.
-std::optional<int> positive(const Request& request, const char* name, int fallback) {
-  std::string text = request.query_value(name);
-  if (text.empty()) return fallback;
-  if (text.size() > 9 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  int value = std::stoi(text);
-  return value >= 1 ? std::optional<int>(value) : std::nullopt;
-}
 
 void list(ApiContext& context, const Request& request, Responder respond) {
-  auto page = positive(request, "page", 1);
-  auto per_page = positive(request, "per_page", kDefaultPerPage);
-  if (!page || !per_page || *per_page > kMaxPerPage) {
-    respond(Response::error(400, "page and per_page must be positive integers (per_page at most 500)"));
+  auto paging = paging_of(request);
+  if (!paging) {
+    respond(Response::error(400, Paging::kProblem));
     return;
   }
   std::string search = to_lower(trim(request.query_value("search")));
-  run_on(context.store_pool, [&context, search, page = *page, per_page = *per_page] {
+  run_on(context.store_pool, [&context, search, page = paging->page, per_page = paging->per_page] {
     return with_store(context, [&](storage::ExtensionStore& store) {
       std::vector<Extension> all;
       if (auto status = store.list(all); !status.ok()) return store_failure(status);

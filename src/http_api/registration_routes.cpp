@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http_api/api_context.hpp"
+#include "http_api/paging.hpp"
 #include "location/location_payload.hpp"
 
 namespace cppbx::http_api {
@@ -22,21 +23,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kDefaultPerPage = 50;
-constexpr int kMaxPerPage = 500;
 constexpr size_t kMaxFieldLength = 1000;  // an AoR or a binding key
 constexpr const char* kStoreFailed = "the location store did not answer; try again";
 
-// A positive integer query value, `fallback` when absent; nullopt when bad.
-std::optional<int> positive(const Request& request, const char* name, int fallback) {
-  std::string text = request.query_value(name);
-  if (text.empty()) return fallback;
-  if (text.size() > 9 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  int value = std::stoi(text);
-  return value >= 1 ? std::optional<int>(value) : std::nullopt;
-}
 
 std::string lower_transport(transport::Protocol protocol) {
   std::string name(location::transport_name(protocol));
@@ -57,10 +46,9 @@ json registration_json(const location::Binding& binding, location::Clock::time_p
 }
 
 void list(ApiContext& context, const Request& request, Responder respond) {
-  auto page = positive(request, "page", 1);
-  auto per_page = positive(request, "per_page", kDefaultPerPage);
-  if (!page || !per_page || *per_page > kMaxPerPage) {
-    respond(Response::error(400, "page and per_page must be positive integers (per_page at most 500)"));
+  auto paging = paging_of(request);
+  if (!paging) {
+    respond(Response::error(400, Paging::kProblem));
     return;
   }
   std::shared_ptr<location::Locator> locator = context.environment.locator;
@@ -70,11 +58,11 @@ void list(ApiContext& context, const Request& request, Responder respond) {
   }
   location::ListRequest list_request;
   list_request.aor_contains = request.query_value("user");
-  list_request.offset = static_cast<size_t>(*page - 1) * static_cast<size_t>(*per_page);
-  list_request.limit = static_cast<size_t>(*per_page);
+  list_request.offset = static_cast<size_t>(paging->page - 1) * static_cast<size_t>(paging->per_page);
+  list_request.limit = static_cast<size_t>(paging->per_page);
   const std::string type(locator->type());
-  locator->list(std::move(list_request), [respond = std::move(respond), type, page = *page,
-                                          per_page = *per_page](location::ListResult result) {
+  locator->list(std::move(list_request), [respond = std::move(respond), type, page = paging->page,
+                                          per_page = paging->per_page](location::ListResult result) {
     if (!result.ok) {
       spdlog::warn("http api: listing registrations failed: {}", result.detail);
       respond(Response::error(503, kStoreFailed));
