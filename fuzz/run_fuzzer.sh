@@ -22,6 +22,9 @@ mkdir -p "$work/corpus"
 for dir in "$shared/torture/rfc4475" "$shared/torture/rfc5118"; do
   if [ -d "$dir" ]; then cp "$dir"/*.dat "$work/corpus/"; fi
 done
+# Inputs that once broke an invariant stay in the corpus, so every run
+# re-checks them first.
+cp "$root"/fuzz/regressions/crash-* "$work/corpus/"
 
 # Crash reproducers outlive the temporary build directory.
 artifacts="${CPPBX_FUZZ_ARTIFACTS:-${TMPDIR:-/tmp}/cppbx-fuzz-artifacts}"

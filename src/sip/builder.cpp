@@ -139,9 +139,12 @@ std::string build_response(const Message& request, const ResponseSpec& spec) {
       case HeaderId::CSeq: copy = !cseq_done; cseq_done = true; break;
       case HeaderId::To:
         if (!to_done) {
-          out.append(header.raw);
-          if (spec.code > 100 && request.to().tag().empty() &&
-              header.value == request.to().text) {
+          bool add_tag = spec.code > 100 && request.to().tag().empty() &&
+                         header.value == request.to().text;
+          // The tag must follow the value itself: a stray CR or spaces left at
+          // the end of the line would separate them and break the To header.
+          out.append(add_tag ? trim_right(header.raw) : header.raw);
+          if (add_tag) {
             out.append(";tag=");
             if (spec.to_tag.empty()) {
               out.append(derived_to_tag(request));

@@ -81,6 +81,21 @@ TEST(BuildResponse, NoTagOn100AndExistingTagKept) {
   EXPECT_EQ(ok.find("other"), std::string::npos);
 }
 
+// Found by the fuzzer: a To line ending in a bare CR before the CRLF parses
+// (the value is trimmed), and the tag appended after the raw line used to land
+// behind the CR, so our own 400 did not parse.
+TEST(BuildResponse, TagFollowsTheValueWhenTheLineEndsInStrayWhitespace) {
+  std::string text = kRegister;
+  text.replace(text.find("To: Bob\r\n <sip:bob@biloxi.example.com>\r\n"), 40,
+               "To: sip:bob@biloxi.example.com \t\r\r\n");
+  Message request = parse_ok(text);
+  std::string response = build_response(request, ResponseSpec{400, "Bad header line"});
+  EXPECT_NE(response.find("To: sip:bob@biloxi.example.com;tag="), std::string::npos) << response;
+  ParseResult reparsed = parse_message(response);
+  ASSERT_EQ(reparsed.status, ParseStatus::Ok) << reparsed.reason;
+  EXPECT_EQ(reparsed.message->to().tag().size(), 16u);
+}
+
 TEST(BuildResponse, DerivedTagIsStableAcrossRetransmissions) {
   Message first = parse_ok(kRegister);
   Message again = parse_ok(kRegister);
