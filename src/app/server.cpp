@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <csignal>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -114,8 +115,12 @@ struct Server::Impl {
   std::unique_ptr<transaction::TransactionLayer> transactions;
   std::unique_ptr<proxy::ProxyCore> core;
   std::shared_ptr<proxy::CallModule> calls;  // null without the call module
-  std::unique_ptr<http_api::HttpApi> http_api;  // null when http_addr cannot be served
   std::unique_ptr<SettingsApplier> settings;
+  // Declared after `settings`, whose apply() its threads call: destroyed first.
+  // Null when http_addr cannot be served. The mutex lets an Apply finishing
+  // on the API's own thread publish while shutdown takes the API away.
+  std::mutex http_api_mutex;
+  std::unique_ptr<http_api::HttpApi> http_api;
   bool stopping = false;
   boost::asio::thread_pool reload_pool{1};  // SIGHUP reloads; declared last: joined first
 
@@ -133,6 +138,7 @@ struct Server::Impl {
   void attach_call_module();
   void start_settings();
   void start_http_api();
+  void stop_http_api();
 };
 
 // The SIP address other nodes reach this one at, stored with each binding
@@ -277,6 +283,7 @@ void Server::Impl::start_webhook(const std::vector<std::shared_ptr<proxy::Module
 void Server::Impl::start_settings() {
   SettingsTargets targets{io, config.database_url, home_proxy(), users, identity, locator, webhook,
                           [this](const config::Config& running) {
+                            std::lock_guard lock(http_api_mutex);
                             if (http_api) http_api->set_config(running);
                           }};
   settings = std::make_unique<SettingsApplier>(std::move(targets), config);
@@ -301,8 +308,10 @@ void Server::Impl::start_http_api() {
                                  const config::LocatorConfig& c, boost::asio::io_context& api_io,
                                  config::Diagnostics& d) { return make_locator(c, {api_io, database_url, home}, d); };
   std::string error;
-  http_api = http_api::HttpApi::start(std::move(environment), error);
-  if (!http_api) spdlog::error("http api: not started: {}", error);
+  auto started = http_api::HttpApi::start(std::move(environment), error);
+  if (!started) spdlog::error("http api: not started: {}", error);
+  std::lock_guard lock(http_api_mutex);
+  http_api = std::move(started);
 }
 
 std::shared_ptr<proxy::ServerIdentity> Server::Impl::make_identity() const {
@@ -370,7 +379,7 @@ void Server::Impl::stop_gracefully() {
   stopping = true;
   transactions->shutdown(kShutdownGrace, [this] {
     boost::asio::post(io, [this] {
-      http_api.reset();
+      stop_http_api();
       transport->stop();
       settings->retire_now();
       locator->stop();
@@ -383,6 +392,18 @@ void Server::Impl::stop_gracefully() {
       io.stop();
     });
   });
+}
+
+// Destroying the API joins its threads, and an Apply running on one of them
+// ends by publishing to the API: so it is taken out under the mutex and
+// destroyed outside it, and that Apply finds no API to publish to.
+void Server::Impl::stop_http_api() {
+  std::unique_ptr<http_api::HttpApi> stopping_api;
+  {
+    std::lock_guard lock(http_api_mutex);
+    stopping_api = std::move(http_api);
+  }
+  stopping_api.reset();
 }
 
 Server::Server(config::Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}

@@ -21,6 +21,8 @@ restart:
   http backend, the database locator is in use);
 - breaks the settings file: --check-config and the start refuse it, naming
   proxy_settings.toml:line:col.
+A second cppbx gets SIGTERM while an Apply is held by a paused Redis: the
+Apply completes during the shutdown and cppbx exits 0.
 Stdlib only.
 """
 
@@ -30,8 +32,12 @@ import os
 import re
 import stat
 import subprocess
+import sys
+import threading
+import time
 
 import harness as h
+import redis_server
 from harness import check, describe
 from phone import Phone
 from services import Service
@@ -271,6 +277,41 @@ def cases(server, fastapi, receiver, state):
     ]
 
 
+def shutdown_cases(server, redis):
+    """SIGTERM while an Apply is in flight: the Apply runs on the API's own
+    thread and ends by publishing the running settings to the API that
+    shutdown is taking away. Redis paused for 2.5 s holds the Apply (a
+    change to a redis locator) long enough for the SIGTERM to land in it,
+    and then lets it succeed."""
+    admin = Client(server)
+    outcome = {}
+
+    def apply_redis_locator():
+        settings = admin.call("GET", "/api/settings/proxy")[1]
+        settings["locator"] = {"type": "redis", "url": redis.url, "timeout_ms": 8000}
+        try:
+            outcome["status"] = admin.call("PUT", "/api/settings/proxy", settings)[0]
+        except OSError as error:  # the API went away before answering: also an end
+            outcome["status"] = repr(error)
+
+    def sigterm_during_an_apply_exits_cleanly():
+        status, body, _ = admin.login()
+        check(status == 200, f"login: {status} {body}")
+        redis.command("CLIENT", "PAUSE", "2500", "ALL")
+        applying = threading.Thread(target=apply_redis_locator)
+        applying.start()
+        try:
+            time.sleep(0.5)
+            check(applying.is_alive(), f"the Apply did not wait for the paused Redis: {outcome}")
+            server.stop(timeout=20.0)  # exit code 0 (ASan builds: no use after free)
+        finally:
+            applying.join(timeout=30)
+        check("status" in outcome, "the PUT never returned")
+        check("settings applied:" in server.log_text(), "the Apply did not complete during the shutdown")
+
+    return [("SIGTERM while an Apply is in flight: clean exit", sigterm_during_an_apply_exits_cleanly)]
+
+
 def main():
     binary = h.binary_from_argv()
     fastapi = Service("fastapi_example.py")
@@ -282,8 +323,15 @@ def main():
             f'headers = {{ Authorization = "{WEBHOOK_SECRET}" }}', "",
         ])
         state = {}
-        h.run_suite(lambda: ApiServer(binary, backends),
-                    lambda server: cases(server, fastapi, receiver, state))
+        failed = h.run_suite_no_exit(lambda: ApiServer(binary, backends),
+                                     lambda server: cases(server, fastapi, receiver, state))
+        if redis_server.RedisServer.available():
+            with redis_server.RedisServer() as redis:
+                failed = h.run_suite_no_exit(lambda: ApiServer(binary, h.memory_backend_toml([USER_A])),
+                                             lambda server: shutdown_cases(server, redis)) or failed
+        else:
+            print(f"SKIP SIGTERM during an Apply: {redis_server.RedisServer.missing_message()}")
+        sys.exit(1 if failed else 0)
     finally:
         fastapi.stop()
         receiver.stop()
