@@ -11,9 +11,17 @@ namespace cppbx::transaction {
 
 std::chrono::steady_clock::duration Core::wheel_tick(const Timers& timers) {
   // T1/50, 1 to 10 ms: retransmissions (T1 = 500 ms) and 100 Trying (200 ms)
-  // go out at most 10 ms late; Timer J, K and the rest end that late too.
+  // go out at most 10 ms late; Timer K and the other wheel timers end that
+  // late too.
   return std::clamp<std::chrono::steady_clock::duration>(timers.t1 / 50, std::chrono::milliseconds(1),
                                                          std::chrono::milliseconds(10));
+}
+
+std::chrono::steady_clock::duration Core::coarse_tick(const Timers& timers) {
+  // T1/5, 1 to 100 ms: Timer J (64*T1) and the non-INVITE deadline end at
+  // most 0.3 % late.
+  return std::clamp<std::chrono::steady_clock::duration>(timers.t1 / 5, std::chrono::milliseconds(1),
+                                                         std::chrono::milliseconds(100));
 }
 
 void DeadlineList::push_back(DeadlineLink& link, std::chrono::steady_clock::time_point deadline) {
@@ -63,15 +71,20 @@ bool DeadlineList::empty() const {
 
 void Core::schedule_housekeeping() {
   // seq_cst: either this load sees the timer armed, or housekeep()'s check
-  // that follows clearing the flag sees what the caller just added.
-  if (housekeeping_armed_.load()) return;
+  // that follows disarming sees what the caller just added.
+  if (housekeeping_armed_.load() != Tick::None) return;
   std::lock_guard lock(housekeeping_mutex_);
-  if (!housekeeping_armed_.load()) arm_housekeeping_locked();
+  if (housekeeping_armed_.load() == Tick::None) arm_housekeeping_locked(Tick::Coarse);
 }
 
 void Core::schedule(std::chrono::steady_clock::time_point when, std::weak_ptr<TimerTarget> target) {
   wheel.schedule(when, std::move(target));
-  schedule_housekeeping();
+  if (housekeeping_armed_.load() == Tick::Fine) return;
+  // Armed coarse (or not at all): re-armed at the fine tick, which cancels
+  // the coarse wait. Once per quiet-to-busy change, as the wheel then stays
+  // non-empty while calls go on.
+  std::lock_guard lock(housekeeping_mutex_);
+  if (housekeeping_armed_.load() != Tick::Fine) arm_housekeeping_locked(Tick::Fine);
 }
 
 void Core::stop_housekeeping() {
@@ -80,29 +93,31 @@ void Core::stop_housekeeping() {
   housekeeping_timer.cancel();
 }
 
-void Core::arm_housekeeping_locked() {
+void Core::arm_housekeeping_locked(Tick tick) {
   if (housekeeping_stopped_) return;
-  housekeeping_armed_.store(true);
-  housekeeping_timer.expires_after(wheel.tick());
+  housekeeping_armed_.store(tick);
+  housekeeping_timer.expires_after(tick == Tick::Fine ? wheel.tick() : coarse_tick_);
   housekeeping_timer.async_wait([weak = weak_from_this()](const boost::system::error_code& error) {
     auto core = weak.lock();
+    // operation_aborted: stopped, or re-armed finer (a newer wait is pending).
     if (!core || error == boost::asio::error::operation_aborted) return;
     core->housekeep();
   });
 }
 
 void Core::housekeep() {
-  housekeeping_armed_.store(false);
+  housekeeping_armed_.store(Tick::None);
   auto now = std::chrono::steady_clock::now();
   // Completed records live in chunks mapped from the OS and unmapped as they
   // expire (completed_store.hpp), so nothing here has to trim the heap.
   completed.expire(now);
   for (auto& tx : deadlines.pop_expired(now)) tx->on_deadline();
   for (auto& target : wheel.take_due(now)) target->on_timer_due();
-  bool idle = completed.size() == 0 && deadlines.empty() && wheel.size() == 0;
+  const bool wheel_busy = wheel.size() != 0;
+  const bool idle = !wheel_busy && completed.size() == 0 && deadlines.empty();
   if (!idle) {
     std::lock_guard lock(housekeeping_mutex_);
-    if (!housekeeping_armed_.load()) arm_housekeeping_locked();
+    if (housekeeping_armed_.load() == Tick::None) arm_housekeeping_locked(wheel_busy ? Tick::Fine : Tick::Coarse);
   }
 }
 

@@ -71,7 +71,8 @@ struct Core : std::enable_shared_from_this<Core> {
         transport(transport_layer),
         options(std::move(layer_options)),
         wheel(wheel_tick(options.timers)),
-        housekeeping_timer(io) {}
+        housekeeping_timer(io),
+        coarse_tick_(coarse_tick(options.timers)) {}
 
   boost::asio::io_context& io;
   transport::TransportLayer& transport;
@@ -112,12 +113,20 @@ struct Core : std::enable_shared_from_this<Core> {
   void housekeep();
 
  private:
+  // How the housekeeping timer is armed. Only the wheel's targets
+  // (retransmissions, 100 Trying, Timer C) need the fine tick; Timer J
+  // records and the non-INVITE deadlines (both tens of seconds) are swept on
+  // a coarse one, so a PBX whose phones only register wakes 10 times a second
+  // instead of 100.
+  enum class Tick : int { None, Coarse, Fine };
   static std::chrono::steady_clock::duration wheel_tick(const Timers& timers);
-  void arm_housekeeping_locked();
+  static std::chrono::steady_clock::duration coarse_tick(const Timers& timers);
+  void arm_housekeeping_locked(Tick tick);
 
-  std::mutex housekeeping_mutex_;  // guards the timer object and the armed flag's transitions
+  std::mutex housekeeping_mutex_;  // guards the timer object and the armed state's transitions
   boost::asio::steady_timer housekeeping_timer;
-  std::atomic<bool> housekeeping_armed_{false};
+  const std::chrono::steady_clock::duration coarse_tick_;
+  std::atomic<Tick> housekeeping_armed_{Tick::None};
   bool housekeeping_stopped_ = false;
 };
 using CorePtr = std::shared_ptr<Core>;

@@ -193,6 +193,26 @@ TEST_F(ServerTransactionTest, InviteGets100TryingWhenCoreIsSlow) {
   EXPECT_FALSE(requests_[0]->completed());
 }
 
+// With default timers the layer sweeps Timer J records on a 100 ms tick and
+// wheel timers on a 10 ms one. An INVITE arriving while only a record is
+// pending must re-arm the sweep at the fine tick: its 100 Trying, due after
+// 10 ms, goes out long before the coarse tick would have come.
+TEST_F(ServerTransactionTest, InviteWhileOnlyTimerJRecordsPendGetsTheFineTick) {
+  TransactionLayer::Options options;  // T1 = 500 ms: ticks of 10 ms and 100 ms
+  options.trying_delay = 10ms;
+  layer_ = make_transaction_layer(io_, transport_, options);
+  layer_->set_request_handler([this](ServerTransactionPtr tx) { requests_.push_back(std::move(tx)); });
+  feed(make_request({}));
+  ASSERT_TRUE(requests_[0]->respond({.code = 200}));  // a Timer J record: the coarse tick is armed
+  RequestFields invite;
+  invite.method = "INVITE";
+  invite.branch = "z9hG4bK-invite-after-register";
+  invite.call_id = "call-2@192.0.2.10";
+  feed(make_request(invite));
+  run_for(60ms);
+  EXPECT_EQ(transport_.count_starting_with("SIP/2.0 100"), 1u);
+}
+
 TEST_F(ServerTransactionTest, AckFor2xxGoesToCore) {
   RequestFields invite;
   invite.method = "INVITE";
