@@ -63,22 +63,16 @@ def process_tree(root):
     return tree
 
 
-def cpu_split_seconds(pids):
-    """(user, kernel) CPU seconds summed over pids."""
-    user = kernel = 0
+def cpu_seconds(pids):
+    total = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
-            user += int(fields[11])    # utime
-            kernel += int(fields[12])  # stime
+            total += int(fields[11]) + int(fields[12])  # utime, stime
         except OSError:
             pass
-    return user / CLOCK_TICKS, kernel / CLOCK_TICKS
-
-
-def cpu_seconds(pids):
-    return sum(cpu_split_seconds(pids))
+    return total / CLOCK_TICKS
 
 
 def status_kib(pids, key):
@@ -263,20 +257,17 @@ def sipp_run(server, csv, workdir, calls, rate, seconds_hint):
 def fixed_rate_phase(server, csv, workdir, calls, rate):
     pids = process_tree(server.process.pid)
     start_rss, start_pss = status_kib(pids, "VmRSS"), pss_kib(pids)
-    user_before, kernel_before = cpu_split_seconds(pids)
+    before = cpu_seconds(pids)
     run = sipp_run(server, csv, workdir, calls, rate, calls / rate)
     pids = process_tree(server.process.pid)
-    user_after, kernel_after = cpu_split_seconds(pids)
+    after = cpu_seconds(pids)
     if run["successful"] <= 0:
         raise RuntimeError(f"{server.name}: no successful registration\n{run['result'].describe()}")
-    user, kernel = user_after - user_before, kernel_after - kernel_before
     return {
         "calls": calls, "rate": rate,
         "successful": run["successful"], "failed": run["failed"],
-        "cpu_us_per_reg": (user + kernel) * 1e6 / run["successful"],
-        "user_us_per_reg": user * 1e6 / run["successful"],
-        "kernel_us_per_reg": kernel * 1e6 / run["successful"],
-        "cpu_seconds": user + kernel,
+        "cpu_us_per_reg": (after - before) * 1e6 / run["successful"],
+        "cpu_seconds": after - before,
         "response_ms": run["response_ms"],
         "start_rss_kib": start_rss,
         "start_pss_kib": start_pss,
@@ -352,10 +343,6 @@ def report(fixed, knees, args):
         f"{ratio(knees['cppbx'], knees['kamailio']):>16s}",
         f"{'CPU per registration':36s}{c['cpu_us_per_reg']:>11.1f} us{k['cpu_us_per_reg']:>11.1f} us"
         f"{ratio(c['cpu_us_per_reg'], k['cpu_us_per_reg']):>16s}",
-        f"{'  of which in user space':36s}{c['user_us_per_reg']:>11.1f} us{k['user_us_per_reg']:>11.1f} us"
-        f"{ratio(c['user_us_per_reg'], k['user_us_per_reg']):>16s}",
-        f"{'  of which in the kernel':36s}{c['kernel_us_per_reg']:>11.1f} us{k['kernel_us_per_reg']:>11.1f} us"
-        f"{ratio(c['kernel_us_per_reg'], k['kernel_us_per_reg']):>16s}",
         f"{'RSS summed at start, none registered':36s}{c['start_rss_kib'] / 1024:>11.1f} MB{k['start_rss_kib'] / 1024:>11.1f} MB"
         f"{ratio(c['start_rss_kib'], k['start_rss_kib']):>16s}",
         f"{'Pss summed at start, none registered':36s}{c['start_pss_kib'] / 1024:>11.1f} MB{k['start_pss_kib'] / 1024:>11.1f} MB"
