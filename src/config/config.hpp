@@ -13,6 +13,8 @@
 
 #include <toml++/toml.h>
 
+#include "config/shared_table.hpp"
+
 namespace cppbx::config {
 
 struct SourceLocation {
@@ -45,7 +47,7 @@ struct UserBackendConfig {
   std::string type;
   std::string key_path;       // "proxy.user_backends[0]"
   SourceLocation where;
-  toml::table table;          // the whole entry, type included
+  SharedTable table;          // the whole entry, type included (shared by copies)
   std::string config_dir;     // folder of the file it came from (relative paths)
   std::string database_url;   // the top-level database_url, for backends without their own
 };
@@ -54,7 +56,7 @@ struct LocatorConfig {
   std::string type = "memory";
   std::string key_path = "proxy.locator";
   SourceLocation where;
-  toml::table table;
+  SharedTable table;
   uint32_t max_bindings_per_aor = 10;     // extension: oldest binding replaced beyond this
   uint32_t max_bindings_total = 1000000;  // extension: new bindings beyond it get 503
   uint32_t sweep_interval_seconds = 5;

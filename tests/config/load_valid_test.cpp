@@ -182,7 +182,7 @@ TEST_F(ConfigFileTest, BackendTablesKeepTheirSourcePositions) {
   const UserBackendConfig& backend = c.proxy.user_backends[0];
   EXPECT_EQ(backend.where.file, path_);
   EXPECT_EQ(backend.where.line, 3u);
-  const toml::node* path = backend.table.get("path");
+  const toml::node* path = backend.table.node("path");
   ASSERT_NE(path, nullptr);
   EXPECT_EQ(path->source().begin.line, 5u);
   EXPECT_EQ(path->source().begin.column, 8u);
