@@ -156,9 +156,14 @@ export async function render(main, context) {
       if (opener && opener.isConnected) opener.focus();
     });
 
+    // Only the last click's answer is shown, so that the form never sends
+    // another password than the one on screen.
+    let generateClicks = 0;
     generate.addEventListener('click', async () => {
+      const click = ++generateClicks;
       try {
         const answer = await api('POST', '/api/extensions/generate-password');
+        if (click !== generateClicks) return;
         inputs.password.value = answer.password;
         announce('A strong password was generated.');
       } catch (error) {

@@ -126,7 +126,11 @@ try {
     assert.match(extensionPassword, /^[A-Za-z0-9]{24}$/);
     await dialog.getByLabel('Display name').fill('Front Desk');
     await shot(page, 'extension-dialog');
+    // What the page sends must be what it shows: a late answer or an autofill
+    // changing the field after it was read would store another password.
+    const created = page.waitForRequest((request) => request.method() === 'POST' && request.url().endsWith('/api/extensions'));
     await dialog.getByRole('button', { name: 'Create' }).click();
+    assert.equal((await created).postDataJSON().password, extensionPassword, 'the page sent the password it showed');
     await page.locator('dialog[open]').waitFor({ state: 'detached' });
     const row = page.locator('tbody tr', { hasText: 'Front Desk' });
     await row.waitFor();

@@ -4,6 +4,7 @@
 // user nobody else knows, a webhook receiver that records what it gets,
 // and SIPp REGISTERs (tests/integration/scenarios/register_auth.xml).
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -147,9 +148,11 @@ export class Cppbx {
     fs.writeFileSync(csv, `SEQUENTIAL\n${username};[authentication username=${username} password=${password}]\n`);
     const localPort = await freePort();
     const errors = path.join(this.dir, `sipp-${username}-${localPort}-errors.log`);
+    const messages = path.join(this.dir, `sipp-${username}-${localPort}-messages.log`);
     const sipp = spawn('sipp', [`${LOOPBACK}:${this.sipPort}`, '-sf', path.join(SCENARIOS, 'register_auth.xml'),
       '-inf', csv, '-m', '1', '-i', LOOPBACK, '-p', String(localPort), '-t', 'u1', '-nostdin',
-      '-timeout', '20s', '-timeout_error', '-trace_err', '-error_file', errors, '-recv_timeout', '10000'],
+      '-timeout', '20s', '-timeout_error', '-trace_err', '-error_file', errors, '-recv_timeout', '10000',
+      '-trace_msg', '-message_file', messages],
     { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     sipp.stdout.on('data', (chunk) => { output += chunk; });
@@ -159,8 +162,29 @@ export class Cppbx {
     clearTimeout(timer);
     let errorText = '';
     try { errorText = fs.readFileSync(errors, 'utf8'); } catch { /* none */ }
-    return { ok: status === 0, status, output: `${output}${errorText}`.slice(-2000), localPort };
+    let digest = '';
+    if (status !== 0) {
+      try { digest = checkSippDigest(fs.readFileSync(messages, 'utf8'), password); } catch { /* no trace */ }
+    }
+    return { ok: status === 0, status, output: `${digest}${`${output}${errorText}`.slice(-2000)}`, localPort };
   }
+}
+
+// After a refused REGISTER: did SIPp compute its MD5 digest response from
+// `password`? Tells a wrong password on the client side from a wrong one
+// stored (or a verification fault) on the server side.
+function checkSippDigest(trace, password) {
+  const line = trace.split(/\r?\n/).filter((text) => /^\s*Authorization:/i.test(text)).pop();
+  if (!line) return 'SIPp sent no Authorization header\n';
+  const param = (name) => (line.match(new RegExp(`[\\s,]${name}="?([^",]*)"?`, 'i')) || [])[1] || '';
+  const md5 = (text) => crypto.createHash('md5').update(text).digest('hex');
+  const ha1 = md5(`${param('username')}:${param('realm')}:${password}`);
+  const ha2 = md5(`REGISTER:${param('uri')}`);
+  const qop = param('qop');
+  const expected = qop ? md5(`${ha1}:${param('nonce')}:${param('nc')}:${param('cnonce')}:${qop}:${ha2}`)
+    : md5(`${ha1}:${param('nonce')}:${ha2}`);
+  const verdict = expected === param('response') ? 'computed from the password given' : 'NOT computed from the password given';
+  return `SIPp's digest response was ${verdict}: ${line.trim()}\n`;
 }
 
 // An http user backend service (docs/user-backends.md): POST form
