@@ -75,6 +75,19 @@ def cpu_seconds(pids):
     return total / CLOCK_TICKS
 
 
+def minor_faults(pids):
+    """Minor page faults (first touches of fresh pages), summed."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            total += int(fields[7])  # minflt
+        except OSError:
+            pass
+    return total
+
+
 def status_kib(pids, key):
     total = 0
     for pid in pids:
@@ -257,10 +270,10 @@ def sipp_run(server, csv, workdir, calls, rate, seconds_hint):
 def fixed_rate_phase(server, csv, workdir, calls, rate):
     pids = process_tree(server.process.pid)
     start_rss, start_pss = status_kib(pids, "VmRSS"), pss_kib(pids)
-    before = cpu_seconds(pids)
+    before, faults_before = cpu_seconds(pids), minor_faults(pids)
     run = sipp_run(server, csv, workdir, calls, rate, calls / rate)
     pids = process_tree(server.process.pid)
-    after = cpu_seconds(pids)
+    after, faults_after = cpu_seconds(pids), minor_faults(pids)
     if run["successful"] <= 0:
         raise RuntimeError(f"{server.name}: no successful registration\n{run['result'].describe()}")
     return {
@@ -268,6 +281,7 @@ def fixed_rate_phase(server, csv, workdir, calls, rate):
         "successful": run["successful"], "failed": run["failed"],
         "cpu_us_per_reg": (after - before) * 1e6 / run["successful"],
         "cpu_seconds": after - before,
+        "faults_per_reg": (faults_after - faults_before) / run["successful"],
         "response_ms": run["response_ms"],
         "start_rss_kib": start_rss,
         "start_pss_kib": start_pss,
@@ -343,6 +357,8 @@ def report(fixed, knees, args):
         f"{ratio(knees['cppbx'], knees['kamailio']):>16s}",
         f"{'CPU per registration':36s}{c['cpu_us_per_reg']:>11.1f} us{k['cpu_us_per_reg']:>11.1f} us"
         f"{ratio(c['cpu_us_per_reg'], k['cpu_us_per_reg']):>16s}",
+        f"{'page faults per registration':36s}{c['faults_per_reg']:>14.2f}{k['faults_per_reg']:>14.2f}"
+        f"{ratio(c['faults_per_reg'], k['faults_per_reg']):>16s}",
         f"{'RSS summed at start, none registered':36s}{c['start_rss_kib'] / 1024:>11.1f} MB{k['start_rss_kib'] / 1024:>11.1f} MB"
         f"{ratio(c['start_rss_kib'], k['start_rss_kib']):>16s}",
         f"{'Pss summed at start, none registered':36s}{c['start_pss_kib'] / 1024:>11.1f} MB{k['start_pss_kib'] / 1024:>11.1f} MB"

@@ -79,6 +79,7 @@ def main():
             phase = b.fixed_rate_phase(server, csv, workdir, args.calls, args.rate)
             print(f"ok {phase['successful']} failed {phase['failed']} "
                   f"cpu {phase['cpu_us_per_reg']:.1f} us/reg ({phase['cpu_seconds']:.2f} s) "
+                  f"page faults {phase['faults_per_reg']:.2f}/reg "
                   f"start rss {phase['start_rss_kib'] / 1024:.1f} MB "
                   f"peak rss {phase['vm_hwm_kib'] / 1024:.1f} MB "
                   f"resp {phase['response_ms']:.2f} ms", flush=True)

@@ -9,7 +9,10 @@
 // - One block per record holding the fixed fields and the three strings
 //   back to back: no per-string headers.
 // - Intrusive hash chains (by key and by merge key) and an intrusive FIFO:
-//   no node allocations, 3 pointers per record plus the bucket arrays.
+//   no node allocations, 5 pointers per record plus the bucket arrays. Each
+//   record knows the pointer that points at it, so expiry unlinks the oldest
+//   record (the last of its chains) without walking the chains, whose
+//   records are all cache misses.
 // - Timer J has the same length for every record of a layer, so records
 //   expire in insertion order: expiry pops from the FIFO front, no heap or
 //   timer per record. The layer's housekeeping timer calls expire().
@@ -83,6 +86,7 @@ class CompletedStore {
 
   static uint32_t hash_of(std::string_view text);
   Record* find_locked(std::string_view key) const;
+  static void push_front(Record*& head, Record* record, bool by_merge);
   static void link(Table& table, Record* record, bool by_merge);
   static void unlink(Table& table, Record* record, bool by_merge);
   static void grow_if_needed(Table& table, bool by_merge);
