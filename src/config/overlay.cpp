@@ -109,7 +109,6 @@ toml::table webhook_table(const LocatorWebhookConfig& webhook) {
                      {"queue_size", static_cast<int64_t>(webhook.queue_size)}};
 }
 
-
 std::string errno_text(int number) { return std::strerror(number); }
 
 // Writes `text` to a fresh 0600 file in `folder`; returns its path ("" on failure).

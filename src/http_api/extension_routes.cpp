@@ -116,7 +116,6 @@ bool matches(const Extension& extension, const std::string& search) {
          to_lower(extension.display_name).find(search) != std::string::npos;
 }
 
-
 void list(ApiContext& context, const Request& request, Responder respond) {
   auto paging = paging_of(request);
   if (!paging) {

@@ -26,7 +26,6 @@ using nlohmann::json;
 constexpr size_t kMaxFieldLength = 1000;  // an AoR or a binding key
 constexpr const char* kStoreFailed = "the location store did not answer; try again";
 
-
 std::string lower_transport(transport::Protocol protocol) {
   std::string name(location::transport_name(protocol));
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

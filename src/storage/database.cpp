@@ -36,7 +36,6 @@ namespace {
 
 constexpr int kBusyTimeoutSeconds = 5;
 
-
 // Checks that versions are unique and increasing, so "apply what is missing,
 // in order" is well defined.
 bool well_ordered(const std::vector<Migration>& migrations, std::string& error) {

@@ -24,7 +24,6 @@ constexpr const char* kSelectColumns =
     "allow_guest_calls, call_forwarding_mode, call_forwarding_destination, "
     "call_forwarding_timeout, created_at, updated_at FROM extensions";
 
-
 bool has_control_character(std::string_view text) {
   for (unsigned char c : text) {
     if (c < 0x20 || c == 0x7f) return true;

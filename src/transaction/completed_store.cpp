@@ -60,7 +60,6 @@ struct CompletedStore::Record {
     std::memcpy(out + key.size() + merge_key.size(), response.data(), response.size());
     return record;
   }
-
 };
 
 CompletedStore::CompletedStore() = default;

@@ -2,7 +2,6 @@
 // the housekeeping timer (see core.hpp).
 #include "transaction/core.hpp"
 
-
 #include <algorithm>
 
 #include "transaction/server_transaction.hpp"

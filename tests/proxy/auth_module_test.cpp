@@ -795,6 +795,5 @@ TEST_F(AuthOfferTest, CredentialsWithoutAlgorithmAreNotAcceptedWhenMd5IsNotOffer
             std::vector<std::string>{"SHA-256"});
 }
 
-
 }  // namespace
 }  // namespace cppbx::proxy
