@@ -2,8 +2,10 @@
 // their whole entry from the configuration file, and a Config is copied
 // several times (the server, the settings applier's running copy, the HTTP
 // API's snapshots): with users written inline in the file, every copy of the
-// tree cost about 0.7 KB per user. A SharedTable is immutable once set, so
-// copies share one tree; assigning a new table replaces it for this copy only.
+// tree cost about 0.6 KB per user (sharing it took the bench's RSS at start,
+// 10,000 inline users, from 48 to 30 MB). A SharedTable is immutable once
+// set, so copies share one tree; assigning a new table replaces it for this
+// copy only.
 #pragma once
 
 #include <memory>
