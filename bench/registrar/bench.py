@@ -63,29 +63,27 @@ def process_tree(root):
     return tree
 
 
-def cpu_seconds(pids):
+def stat_sum(pids, indexes):
+    """Sum of the given /proc/<pid>/stat fields (counted after the command
+    name) over `pids`."""
     total = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            total += sum(int(fields[i]) for i in indexes)
         except OSError:
             pass
-    return total / CLOCK_TICKS
+    return total
+
+
+def cpu_seconds(pids):
+    return stat_sum(pids, (11, 12)) / CLOCK_TICKS  # utime, stime
 
 
 def minor_faults(pids):
     """Minor page faults (first touches of fresh pages), summed."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            total += int(fields[7])  # minflt
-        except OSError:
-            pass
-    return total
+    return stat_sum(pids, (7,))  # minflt
 
 
 def status_kib(pids, key):
