@@ -32,7 +32,6 @@ constexpr size_t kHmacBlock = 64;  // SHA-256 block size
 // A nonce issued slightly "in the future" is tolerated (clock steps between
 // nodes sharing the secret); beyond that it is forged or from a broken clock.
 constexpr int64_t kFutureSkewSeconds = 5;
-constexpr int64_t kSweepIntervalSeconds = 10;
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -229,37 +228,115 @@ NonceCheck NonceIssuer::check(std::string_view nonce) const {
   return result;
 }
 
-size_t NonceCounter::KeyHash::operator()(const NonceKey& key) const {
+namespace {
+
+constexpr size_t kMinSlots = 16;
+
+// Nonce keys are MAC output, already uniformly random: their first bytes are
+// the hash. (Shards are picked by the last byte.)
+size_t slot_index(const NonceKey& key, size_t mask) {
   uint64_t value = 0;
-  std::memcpy(&value, key.data(), sizeof value);  // already uniformly random
-  return static_cast<size_t>(value);
+  std::memcpy(&value, key.data(), sizeof value);
+  return static_cast<size_t>(value) & mask;
 }
+
+// Room for `entries` at most half full.
+size_t slots_for(size_t entries) {
+  size_t slots = kMinSlots;
+  while (slots < entries * 2) slots *= 2;
+  return slots;
+}
+
+}  // namespace
 
 NonceCounter::NonceCounter(size_t max_entries, SecondsClock clock)
     : max_per_shard_(std::max<size_t>(1, max_entries / kShards)), clock_(std::move(clock)) {}
 
-void NonceCounter::sweep(Shard& shard, int64_t now) {
-  std::erase_if(shard.entries, [now](const auto& item) { return item.second.expires_at < now; });
-  shard.next_sweep = now + kSweepIntervalSeconds;
+NonceCounter::Slot* NonceCounter::find(Shard& shard, const NonceKey& key) {
+  if (shard.slots.empty()) return nullptr;
+  const size_t mask = shard.slots.size() - 1;
+  for (size_t i = slot_index(key, mask);; i = (i + 1) & mask) {
+    Slot& slot = shard.slots[i];
+    if (slot.expires_at == kEmpty) return nullptr;  // never full: an empty slot ends every probe
+    if (slot.key == key) return &slot;
+  }
+}
+
+void NonceCounter::place(std::vector<Slot>& slots, const Slot& entry) {
+  const size_t mask = slots.size() - 1;
+  size_t i = slot_index(entry.key, mask);
+  while (slots[i].expires_at != kEmpty) i = (i + 1) & mask;
+  slots[i] = entry;
+}
+
+// Backward-shift deletion (linear probing has no tombstones): later
+// entries of the same probe run move up so that every probe still reaches
+// its key before an empty slot.
+void NonceCounter::erase(Shard& shard, Slot* slot) {
+  std::vector<Slot>& slots = shard.slots;
+  const size_t mask = slots.size() - 1;
+  size_t hole = static_cast<size_t>(slot - slots.data());
+  for (size_t next = (hole + 1) & mask; slots[next].expires_at != kEmpty; next = (next + 1) & mask) {
+    const size_t home = slot_index(slots[next].key, mask);
+    // The entry may fill the hole when its home is not in (hole, next].
+    const bool home_between = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
+    if (home_between) continue;
+    slots[hole] = slots[next];
+    hole = next;
+  }
+  slots[hole] = Slot{};
+  --shard.count;
+}
+
+void NonceCounter::resize(Shard& shard, size_t size) {
+  std::vector<Slot> slots(size);
+  for (const Slot& slot : shard.slots) {
+    if (slot.expires_at != kEmpty) place(slots, slot);
+  }
+  shard.slots.swap(slots);
+}
+
+// Drops the entries expired at `now` from the front of the FIFO (`all`: from
+// anywhere in it, when the shard is full and must make room).
+void NonceCounter::drop_expired(Shard& shard, int64_t now, bool all) {
+  auto expired = [now](const Expiry& e) { return e.expires_at < now; };
+  auto drop = [&](const Expiry& e) {
+    if (Slot* slot = find(shard, e.key); slot != nullptr && slot->expires_at == e.expires_at) erase(shard, slot);
+  };
+  while (!shard.expiries.empty() && expired(shard.expiries.front())) {
+    drop(shard.expiries.front());
+    shard.expiries.pop_front();
+  }
+  if (all) {
+    for (const Expiry& e : shard.expiries) {
+      if (expired(e)) drop(e);
+    }
+    std::erase_if(shard.expiries, expired);
+  }
+  // Give memory back after a burst: shrink once a table is an eighth full.
+  if (shard.slots.size() > kMinSlots && shard.count * 8 < shard.slots.size()) {
+    resize(shard, slots_for(shard.count + 1));
+  }
 }
 
 CountResult NonceCounter::record(const NonceKey& key, int64_t expires_at, uint64_t nc) {
-  // Shard by a byte that the hash does not use, to keep both well spread.
   Shard& shard = shards_[key[15] % kShards];
   int64_t now = clock_();
   std::lock_guard lock(shard.mutex);
-  if (now >= shard.next_sweep) sweep(shard, now);
-  auto found = shard.entries.find(key);
-  if (found != shard.entries.end()) {
-    if (nc <= found->second.highest_nc) return CountResult::Replay;
-    found->second.highest_nc = nc;
+  drop_expired(shard, now, false);
+  if (Slot* found = find(shard, key)) {
+    if (nc <= found->highest_nc) return CountResult::Replay;
+    found->highest_nc = nc;
     return CountResult::Accepted;
   }
-  if (shard.entries.size() >= max_per_shard_) {
-    sweep(shard, now);
-    if (shard.entries.size() >= max_per_shard_) return CountResult::Full;
+  if (shard.count >= max_per_shard_) {
+    drop_expired(shard, now, true);
+    if (shard.count >= max_per_shard_) return CountResult::Full;
   }
-  shard.entries.emplace(key, Entry{nc, expires_at});
+  if ((shard.count + 1) * 2 > shard.slots.size()) resize(shard, slots_for(shard.count + 1));
+  place(shard.slots, Slot{key, nc, expires_at});
+  shard.expiries.push_back({expires_at, key});
+  ++shard.count;
   return CountResult::Accepted;
 }
 
@@ -267,7 +344,7 @@ size_t NonceCounter::size() const {
   size_t total = 0;
   for (const Shard& shard : shards_) {
     std::lock_guard lock(shard.mutex);
-    total += shard.entries.size();
+    total += shard.count;
   }
   return total;
 }

@@ -17,13 +17,14 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 namespace cppbx::auth {
 
@@ -87,20 +88,34 @@ class NonceCounter {
   size_t size() const;
 
  private:
-  struct KeyHash {
-    size_t operator()(const NonceKey& key) const;
-  };
-  struct Entry {
+  // An open-addressed table per shard (linear probing, at most half full):
+  // a look-up reads one or two adjacent slots instead of a bucket and a
+  // node, and recording a new nonce allocates nothing. Every nonce lives
+  // equally long and is recorded soon after it is issued, so entries expire
+  // in about the order they were recorded: a FIFO of expiry times lets each
+  // record() drop the expired ones without scanning the table.
+  static constexpr int64_t kEmpty = INT64_MIN;  // no real expiry is this
+  struct Slot {
+    NonceKey key{};
     uint64_t highest_nc = 0;
-    int64_t expires_at = 0;
+    int64_t expires_at = kEmpty;
+  };
+  struct Expiry {
+    int64_t expires_at;
+    NonceKey key;
   };
   struct Shard {
     mutable std::mutex mutex;
-    std::unordered_map<NonceKey, Entry, KeyHash> entries;
-    int64_t next_sweep = 0;
+    std::vector<Slot> slots;     // power-of-two size, or empty
+    std::deque<Expiry> expiries;  // one per entry, in recording order
+    size_t count = 0;
   };
   static constexpr size_t kShards = 16;
-  void sweep(Shard& shard, int64_t now);
+  static Slot* find(Shard& shard, const NonceKey& key);
+  static void place(std::vector<Slot>& slots, const Slot& entry);
+  static void erase(Shard& shard, Slot* slot);
+  static void resize(Shard& shard, size_t slots);
+  static void drop_expired(Shard& shard, int64_t now, bool all);
   std::array<Shard, kShards> shards_;
   size_t max_per_shard_;
   SecondsClock clock_;

@@ -154,5 +154,63 @@ TEST(NonceCounter, ExpiredEntriesArePrunedAndSizeIsCapped) {
   EXPECT_EQ(counter.size(), 1u);
 }
 
+TEST(NonceCounter, ManyNoncesStayTrackedAcrossGrowthAndExpiry) {
+  FakeClock clock;
+  NonceCounter counter(1'000'000, clock.function());
+  auto key_of = [](uint32_t i) {
+    NonceKey key{};
+    // Low bytes alike for many keys, so probe runs get long and cross.
+    key[0] = static_cast<uint8_t>(i % 7);
+    key[4] = static_cast<uint8_t>(i);
+    key[5] = static_cast<uint8_t>(i >> 8);
+    key[15] = static_cast<uint8_t>(i % 3);  // three shards only
+    return key;
+  };
+  constexpr uint32_t kCount = 5000;
+  // The first half expires 20 s from now, the second half (recorded 10 s
+  // later) 600 s from then.
+  for (uint32_t i = 0; i < kCount; ++i) {
+    if (i == kCount / 2) clock.now += 10;
+    const int64_t expires_at = clock.now + (i < kCount / 2 ? 20 : 600);
+    ASSERT_EQ(counter.record(key_of(i), expires_at, 1), CountResult::Accepted) << i;
+  }
+  EXPECT_EQ(counter.size(), kCount);
+  for (uint32_t i = 0; i < kCount; ++i) {
+    ASSERT_EQ(counter.record(key_of(i), clock.now + 600, 1), CountResult::Replay) << i;
+  }
+  clock.now += 15;  // the first half has expired
+  NonceKey fresh{};
+  fresh[0] = 200;
+  for (uint8_t shard = 0; shard < 3; ++shard) {
+    fresh[15] = shard;
+    ASSERT_EQ(counter.record(fresh, clock.now + 600, 1), CountResult::Accepted);
+  }
+  EXPECT_EQ(counter.size(), kCount / 2 + 3);
+  // Entries moved by the deletions are all still found.
+  for (uint32_t i = kCount / 2; i < kCount; ++i) {
+    ASSERT_EQ(counter.record(key_of(i), clock.now + 600, 1), CountResult::Replay) << i;
+    ASSERT_EQ(counter.record(key_of(i), clock.now + 600, 2), CountResult::Accepted) << i;
+  }
+  // An expired nonce's entry is gone (the issuer refuses such a nonce as
+  // stale before it gets here).
+  EXPECT_EQ(counter.record(key_of(0), clock.now + 600, 1), CountResult::Accepted);
+}
+
+TEST(NonceCounter, AFullShardDropsAnExpiredEntryRecordedAfterALiveOne) {
+  FakeClock clock;
+  NonceCounter counter(32, clock.function());  // two entries per shard
+  NonceKey live{}, short_lived{}, next{};
+  live[0] = 1;
+  short_lived[0] = 2;
+  next[0] = 3;
+  EXPECT_EQ(counter.record(live, clock.now + 100, 1), CountResult::Accepted);
+  EXPECT_EQ(counter.record(short_lived, clock.now + 10, 1), CountResult::Accepted);
+  EXPECT_EQ(counter.record(next, clock.now + 100, 1), CountResult::Full);
+  clock.now += 20;
+  EXPECT_EQ(counter.record(next, clock.now + 100, 1), CountResult::Accepted);
+  EXPECT_EQ(counter.size(), 2u);
+  EXPECT_EQ(counter.record(live, clock.now + 100, 1), CountResult::Replay);
+}
+
 }  // namespace
 }  // namespace cppbx::auth
