@@ -308,10 +308,11 @@ void NonceCounter::drop_expired(Shard& shard, int64_t now, bool all) {
     shard.expiries.pop_front();
   }
   if (all) {
-    for (const Expiry& e : shard.expiries) {
-      if (expired(e)) drop(e);
-    }
-    std::erase_if(shard.expiries, expired);
+    std::erase_if(shard.expiries, [&](const Expiry& e) {
+      if (!expired(e)) return false;
+      drop(e);
+      return true;
+    });
   }
   // Give memory back after a burst: shrink once a table is an eighth full.
   if (shard.slots.size() > kMinSlots && shard.count * 8 < shard.slots.size()) {
