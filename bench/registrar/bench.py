@@ -10,6 +10,11 @@ Design decisions:
   in total). CPU = utime+stime from /proc/<pid>/stat summed over the server's
   process tree (Kamailio forks workers, cppbx is one process with threads),
   read before and after, divided by successful registrations.
+- CPU rounds: after the quiet memory readings, --cpu-rounds - 1 more runs of
+  phase 1's load, cppbx and Kamailio alternating (phase 1 is round 1). CPU
+  and faults per registration are medians over the rounds, the ratio the
+  median of the per-round ratios: one pair of readings varies too much on a
+  shared machine.
 - Peak memory after phase 1 (all users registered): VmHWM summed over the
   tree, as asked. Then, once finished transactions are gone (cppbx keeps
   answered non-INVITE transactions for Timer J, 32 s; Kamailio here is
@@ -27,6 +32,7 @@ import os
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -300,6 +306,27 @@ def quiet_memory(server, phase, quiet_seconds):
     phase["pss_kib"] = pss_kib(pids)
 
 
+ROUND_KEYS = ("successful", "failed", "cpu_us_per_reg", "cpu_seconds", "faults_per_reg",
+              "response_ms")
+
+
+def cpu_rounds(servers, fixed, csv, workdir, args):
+    """Phase 1 (`fixed`) as round 1, then `args.cpu_rounds - 1` more rounds of
+    the same load, the servers alternating. Returns one {name: phase} per round."""
+    rounds = [fixed]
+    for number in range(2, args.cpu_rounds + 1):
+        figures = {}
+        for server in servers:
+            settle(server)
+            print(f"CPU round {number}/{args.cpu_rounds}: {server.name} {args.fixed_calls} "
+                  f"registrations at {args.fixed_rate}/s", flush=True)
+            phase = fixed_rate_phase(server, csv, workdir, args.fixed_calls, args.fixed_rate)
+            figures[server.name] = {key: phase[key] for key in ROUND_KEYS}
+            print(f"  {figures[server.name]}", flush=True)
+        rounds.append(figures)
+    return rounds
+
+
 def knee_phase(servers, csv, workdir, rates, step_seconds, run_step=None, max_response_ms=None):
     """Rate steps alternating between the servers. `run_step(server, rate)`
     runs one step and returns sipp_run's dict (default: `rate * step_seconds`
@@ -344,8 +371,26 @@ def ratio(a, b):
     return f"{a / b:.2f}" if b else "n/a"
 
 
-def report(fixed, knees, args):
+def round_ratios(rounds, key):
+    """cppbx / kamailio for each round (None where Kamailio's figure is 0)."""
+    return [r["cppbx"][key] / r["kamailio"][key] if r["kamailio"][key] else None
+            for r in rounds]
+
+
+def medians(rounds, name):
+    return {key: statistics.median(r[name][key] for r in rounds)
+            for key in ("cpu_us_per_reg", "faults_per_reg")}
+
+
+def median_ratio(rounds, key):
+    ratios = round_ratios(rounds, key)
+    return "n/a" if None in ratios else f"{statistics.median(ratios):.2f}"
+
+
+def report(fixed, rounds, knees, args):
     c, k = fixed["cppbx"], fixed["kamailio"]
+    cm, km = medians(rounds, "cppbx"), medians(rounds, "kamailio")
+    each = " ".join("n/a" if q is None else f"{q:.2f}" for q in round_ratios(rounds, "cpu_us_per_reg"))
     lines = [
         f"REGISTER with MD5 digest (401 + 200 per registration), {args.users} distinct users, "
         f"UDP on loopback, {os.cpu_count()} cores shared with SIPp",
@@ -353,10 +398,11 @@ def report(fixed, knees, args):
         f"{'':36s}{'cppbx':>14s}{'kamailio':>14s}{'cppbx/kamailio':>16s}",
         f"{'knee (highest rate, <1% failed)':36s}{knees['cppbx']:>12d}/s{knees['kamailio']:>12d}/s"
         f"{ratio(knees['cppbx'], knees['kamailio']):>16s}",
-        f"{'CPU per registration':36s}{c['cpu_us_per_reg']:>11.1f} us{k['cpu_us_per_reg']:>11.1f} us"
-        f"{ratio(c['cpu_us_per_reg'], k['cpu_us_per_reg']):>16s}",
-        f"{'page faults per registration':36s}{c['faults_per_reg']:>14.2f}{k['faults_per_reg']:>14.2f}"
-        f"{ratio(c['faults_per_reg'], k['faults_per_reg']):>16s}",
+        f"{'CPU per registration':36s}{cm['cpu_us_per_reg']:>11.1f} us{km['cpu_us_per_reg']:>11.1f} us"
+        f"{median_ratio(rounds, 'cpu_us_per_reg'):>16s}",
+        f"{'CPU per registration, each round':36s}{each:>44s}",
+        f"{'page faults per registration':36s}{cm['faults_per_reg']:>14.2f}{km['faults_per_reg']:>14.2f}"
+        f"{median_ratio(rounds, 'faults_per_reg'):>16s}",
         f"{'RSS summed at start, none registered':36s}{c['start_rss_kib'] / 1024:>11.1f} MB{k['start_rss_kib'] / 1024:>11.1f} MB"
         f"{ratio(c['start_rss_kib'], k['start_rss_kib']):>16s}",
         f"{'Pss summed at start, none registered':36s}{c['start_pss_kib'] / 1024:>11.1f} MB{k['start_pss_kib'] / 1024:>11.1f} MB"
@@ -388,8 +434,13 @@ def main():
     parser.add_argument("--io-threads", type=int, default=2)
     parser.add_argument("--quiet-seconds", type=int, default=35,
                         help="wait after phase 1 before reading RSS/Pss (Timer J is 32 s)")
+    parser.add_argument("--cpu-rounds", type=int, default=5,
+                        help="rounds of the fixed load for CPU per registration, phase 1 "
+                             "included; the report gives medians")
     parser.add_argument("--out", help="also write the summary to this file")
     args = parser.parse_args()
+    if args.cpu_rounds < 1:
+        parser.error("--cpu-rounds must be at least 1")
 
     users = make_users(args.users)
     workdir = tempfile.mkdtemp(prefix="bench-registrar-")
@@ -409,10 +460,11 @@ def main():
             print(f"waiting {args.quiet_seconds}s for finished transactions to go", flush=True)
             for server in servers:
                 quiet_memory(server, fixed[server.name], args.quiet_seconds)
+            rounds = cpu_rounds(servers, fixed, csv, workdir, args)
             print("phase 2: rate steps", flush=True)
             _, knees = knee_phase(servers, csv, workdir,
                                   [int(r) for r in args.rates.split(",")], args.step_seconds)
-            summary = report(fixed, knees, args)
+            summary = report(fixed, rounds, knees, args)
             print("\n" + summary)
             if args.out:
                 with open(args.out, "w") as handle:
