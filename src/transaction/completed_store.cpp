@@ -12,10 +12,7 @@
 namespace cppbx::transaction {
 
 namespace {
-constexpr size_t kInitialBuckets = 64;
-// Bucket arrays beyond this are given back when the store empties, so a
-// burst does not pin its peak bucket memory for the rest of the process.
-constexpr size_t kKeptBuckets = 1024;
+constexpr size_t kInitialSlots = 64;
 constexpr size_t kChunkSize = 256 * 1024;
 constexpr size_t kAlignment = 8;
 }  // namespace
@@ -23,16 +20,9 @@ constexpr size_t kAlignment = 8;
 // The three strings (key, merge key, response) follow the struct in the
 // same block of a chunk.
 struct CompletedStore::Record {
-  Record* next_by_key = nullptr;
-  Record* next_by_merge = nullptr;
-  // The pointer that points at this record in its chain (a bucket slot or
-  // the previous record's next): unlinking the oldest record, which sits at
-  // the far end of its chain, then touches no other record.
-  Record** slot_by_key = nullptr;
-  Record** slot_by_merge = nullptr;
   Record* newer = nullptr;
   Clock::time_point expires_at;
-  uint32_t key_hash = 0;  // low bits of the full hash: enough to pick buckets and skip compares
+  uint32_t key_hash = 0;  // as in the index, so expiry finds the slot without hashing again
   uint32_t merge_hash = 0;
   transport::Peer destination;
   uint32_t key_size = 0;
@@ -66,8 +56,10 @@ CompletedStore::CompletedStore() = default;
 
 CompletedStore::~CompletedStore() { clear(); }
 
+// Never 0, which marks an empty slot.
 uint32_t CompletedStore::hash_of(std::string_view text) {
-  return static_cast<uint32_t>(std::hash<std::string_view>{}(text));
+  auto hash = static_cast<uint32_t>(std::hash<std::string_view>{}(text));
+  return hash != 0 ? hash : 1;
 }
 
 bool CompletedStore::insert(std::string_view key, std::string_view merge_key, std::string_view response,
@@ -76,7 +68,7 @@ bool CompletedStore::insert(std::string_view key, std::string_view merge_key, st
   if (key.size() + merge_key.size() + response.size() > UINT32_MAX) return false;
   uint32_t key_hash = hash_of(key);
   std::lock_guard lock(mutex_);
-  if (find_locked(key) != nullptr) return false;
+  if (find_locked(key, key_hash) != nullptr) return false;
   void* block = allocate_locked(Record::block_size(key.size() + merge_key.size() + response.size()));
   if (block == nullptr) return false;  // out of memory: keep the whole transaction instead
   Record* record = Record::create(block, key, merge_key, response);
@@ -84,8 +76,8 @@ bool CompletedStore::insert(std::string_view key, std::string_view merge_key, st
   record->merge_hash = merge_key.empty() ? 0 : hash_of(merge_key);
   record->destination = destination;
   record->expires_at = expires_at;
-  link(by_key_, record, false);
-  if (!merge_key.empty()) link(by_merge_, record, true);
+  add(by_key_, key_hash, record);
+  if (!merge_key.empty()) add(by_merge_, record->merge_hash, record);
   if (newest_ != nullptr) {
     newest_->newer = record;
   } else {
@@ -97,8 +89,9 @@ bool CompletedStore::insert(std::string_view key, std::string_view merge_key, st
 }
 
 bool CompletedStore::find(std::string_view key, std::string& response, transport::Peer& destination) const {
+  uint32_t hash = hash_of(key);
   std::lock_guard lock(mutex_);
-  const Record* record = find_locked(key);
+  const Record* record = find_locked(key, hash);
   if (record == nullptr) return false;
   response.assign(record->response());
   destination = record->destination;
@@ -106,19 +99,16 @@ bool CompletedStore::find(std::string_view key, std::string& response, transport
 }
 
 bool CompletedStore::contains(std::string_view key) const {
+  uint32_t hash = hash_of(key);
   std::lock_guard lock(mutex_);
-  return find_locked(key) != nullptr;
+  return find_locked(key, hash) != nullptr;
 }
 
 bool CompletedStore::contains_merge_key(std::string_view merge_key) const {
   if (merge_key.empty()) return false;
   uint32_t hash = hash_of(merge_key);
   std::lock_guard lock(mutex_);
-  if (by_merge_.buckets.empty()) return false;
-  for (const Record* r = by_merge_.buckets[hash & (by_merge_.buckets.size() - 1)]; r; r = r->next_by_merge) {
-    if (r->merge_hash == hash && r->merge_key() == merge_key) return true;
-  }
-  return false;
+  return lookup(by_merge_, hash, merge_key, true) != nullptr;
 }
 
 size_t CompletedStore::expire(Clock::time_point now) {
@@ -128,13 +118,12 @@ size_t CompletedStore::expire(Clock::time_point now) {
     Record* record = oldest_;
     oldest_ = record->newer;
     if (oldest_ == nullptr) newest_ = nullptr;
-    unlink(by_key_, record, false);
-    if (record->merge_size > 0) unlink(by_merge_, record, true);
+    remove(by_key_, record->key_hash, record);
+    if (record->merge_size > 0) remove(by_merge_, record->merge_hash, record);
     --size_;
     release_oldest_record_locked();
     ++removed;
   }
-  release_buckets_if_empty_locked();
   return removed;
 }
 
@@ -157,7 +146,10 @@ size_t CompletedStore::size() const {
 
 size_t CompletedStore::memory_bytes() const {
   std::lock_guard lock(mutex_);
-  return mapped_bytes_ + (by_key_.buckets.capacity() + by_merge_.buckets.capacity()) * sizeof(Record*);
+  auto index_bytes = [](const Table& table) {
+    return table.hashes.capacity() * sizeof(uint32_t) + table.records.capacity() * sizeof(Record*);
+  };
+  return mapped_bytes_ + index_bytes(by_key_) + index_bytes(by_merge_);
 }
 
 void* CompletedStore::allocate_locked(size_t size) {
@@ -209,62 +201,81 @@ void CompletedStore::unmap(Chunk& chunk) {
   chunk.memory = nullptr;
 }
 
-CompletedStore::Record* CompletedStore::find_locked(std::string_view key) const {
-  if (by_key_.buckets.empty()) return nullptr;
-  uint32_t hash = hash_of(key);
-  for (Record* r = by_key_.buckets[hash & (by_key_.buckets.size() - 1)]; r; r = r->next_by_key) {
-    if (r->key_hash == hash && r->key() == key) return r;
+CompletedStore::Record* CompletedStore::find_locked(std::string_view key, uint32_t hash) const {
+  return lookup(by_key_, hash, key, false);
+}
+
+CompletedStore::Record* CompletedStore::lookup(const Table& table, uint32_t hash, std::string_view text,
+                                               bool by_merge) {
+  if (table.count == 0) return nullptr;
+  size_t mask = table.hashes.size() - 1;
+  for (size_t i = hash & mask; table.hashes[i] != 0; i = (i + 1) & mask) {
+    if (table.hashes[i] != hash) continue;
+    Record* record = table.records[i];
+    if ((by_merge ? record->merge_key() : record->key()) == text) return record;
   }
   return nullptr;
 }
 
-// Pushes `record` on the chain that starts at `head`.
-void CompletedStore::push_front(Record*& head, Record* record, bool by_merge) {
-  Record*& next = by_merge ? record->next_by_merge : record->next_by_key;
-  next = head;
-  if (head != nullptr) (by_merge ? head->slot_by_merge : head->slot_by_key) = &next;
-  head = record;
-  (by_merge ? record->slot_by_merge : record->slot_by_key) = &head;
-}
-
-void CompletedStore::link(Table& table, Record* record, bool by_merge) {
-  grow_if_needed(table, by_merge);
-  uint32_t hash = by_merge ? record->merge_hash : record->key_hash;
-  Record*& head = table.buckets[hash & (table.buckets.size() - 1)];
-  push_front(head, record, by_merge);
+// Keys are unique (insert() checks first) and merge keys need not be: a
+// record goes in the first empty slot of its probe run either way. Up to
+// three quarters full: a miss then scans about eight 4-byte hashes, one or
+// two cache lines, and the index costs 16 to 32 bytes per record.
+void CompletedStore::add(Table& table, uint32_t hash, Record* record) {
+  if ((table.count + 1) * 4 > table.hashes.size() * 3) {
+    resize(table, table.hashes.empty() ? kInitialSlots : table.hashes.size() * 2);
+  }
+  size_t mask = table.hashes.size() - 1;
+  size_t i = hash & mask;
+  while (table.hashes[i] != 0) i = (i + 1) & mask;
+  table.hashes[i] = hash;
+  table.records[i] = record;
   ++table.count;
 }
 
-void CompletedStore::unlink(Table& table, Record* record, bool by_merge) {
-  Record* next = by_merge ? record->next_by_merge : record->next_by_key;
-  Record** slot = by_merge ? record->slot_by_merge : record->slot_by_key;
-  *slot = next;
-  if (next != nullptr) (by_merge ? next->slot_by_merge : next->slot_by_key) = slot;
-  --table.count;
-}
-
-// Power-of-two bucket counts, doubled when the load reaches 1, so chains
-// stay short; the stored hashes make rehashing a pointer walk.
-void CompletedStore::grow_if_needed(Table& table, bool by_merge) {
-  if (!table.buckets.empty() && table.count < table.buckets.size()) return;
-  size_t size = table.buckets.empty() ? kInitialBuckets : table.buckets.size() * 2;
-  std::vector<Record*> buckets(size, nullptr);
-  for (Record* head : table.buckets) {
-    while (head != nullptr) {
-      Record* next = by_merge ? head->next_by_merge : head->next_by_key;
-      uint32_t hash = by_merge ? head->merge_hash : head->key_hash;
-      Record*& target = buckets[hash & (size - 1)];
-      push_front(target, head, by_merge);
-      head = next;
-    }
+// Backward-shift deletion: each later entry of the probe run that may move
+// into the hole (its home slot is not between the hole and itself) does, so
+// look-ups never need tombstones.
+void CompletedStore::remove(Table& table, uint32_t hash, const Record* record) {
+  if (table.count == 0) return;
+  size_t mask = table.hashes.size() - 1;
+  size_t hole = hash & mask;
+  while (table.records[hole] != record) {
+    if (table.hashes[hole] == 0) return;  // not indexed
+    hole = (hole + 1) & mask;
   }
-  table.buckets.swap(buckets);  // the slots point into the vector's heap block, which moves with it
+  for (size_t next = (hole + 1) & mask; table.hashes[next] != 0; next = (next + 1) & mask) {
+    size_t home = table.hashes[next] & mask;
+    bool stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
+    if (stays) continue;
+    table.hashes[hole] = table.hashes[next];
+    table.records[hole] = table.records[next];
+    hole = next;
+  }
+  table.hashes[hole] = 0;
+  table.records[hole] = nullptr;
+  --table.count;
+  // An eighth full: halve, so a burst does not pin its peak index memory.
+  if (table.hashes.size() > kInitialSlots && table.count * 8 < table.hashes.size()) {
+    resize(table, table.hashes.size() / 2);
+  }
 }
 
-void CompletedStore::release_buckets_if_empty_locked() {
-  if (size_ != 0) return;
-  if (by_key_.buckets.size() > kKeptBuckets) by_key_ = Table{};
-  if (by_merge_.buckets.size() > kKeptBuckets) by_merge_ = Table{};
+// Rehashing reads only the hash array: no record is touched.
+void CompletedStore::resize(Table& table, size_t slots) {
+  Table resized;
+  resized.hashes.assign(slots, 0);
+  resized.records.assign(slots, nullptr);
+  resized.count = table.count;
+  size_t mask = slots - 1;
+  for (size_t i = 0; i < table.hashes.size(); ++i) {
+    if (table.hashes[i] == 0) continue;
+    size_t j = table.hashes[i] & mask;
+    while (resized.hashes[j] != 0) j = (j + 1) & mask;
+    resized.hashes[j] = table.hashes[i];
+    resized.records[j] = table.records[i];
+  }
+  table = std::move(resized);
 }
 
 }  // namespace cppbx::transaction

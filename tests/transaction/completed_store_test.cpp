@@ -1,6 +1,6 @@
 // The compact store of finished non-INVITE transactions: look-up by key and
-// by merge key, FIFO expiry, duplicate keys, memory per record, and bucket
-// growth under many records.
+// by merge key, FIFO expiry, duplicate keys, memory per record, and index
+// growth and shrinking under many records.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -103,6 +103,40 @@ TEST(CompletedStoreTest, ManyRecordsStayFindableAcrossGrowthAndPartialExpiry) {
   }
 }
 
+TEST(CompletedStoreTest, TwoRecordsWithOneMergeKeyLeaveTheIndexOneByOne) {
+  // Threads racing on one merged request can both finish it.
+  CompletedStore store;
+  Clock::time_point t0 = Clock::now();
+  ASSERT_TRUE(store.insert("key-1", "same-merge", "r1", peer(1), t0));
+  ASSERT_TRUE(store.insert("key-2", "same-merge", "r2", peer(1), t0 + 1s));
+  EXPECT_EQ(store.expire(t0), 1u);
+  EXPECT_TRUE(store.contains_merge_key("same-merge"));
+  EXPECT_FALSE(store.contains("key-1"));
+  EXPECT_TRUE(store.contains("key-2"));
+  EXPECT_EQ(store.expire(t0 + 1s), 1u);
+  EXPECT_FALSE(store.contains_merge_key("same-merge"));
+}
+
+TEST(CompletedStoreTest, AfterABurstTheIndexesShrinkAndTheSurvivorsStayFindable) {
+  CompletedStore store;
+  Clock::time_point t0 = Clock::now();
+  constexpr int kCount = 100000;
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(store.insert(numbered("k", i), numbered("m", i), "r", peer(1),
+                             t0 + std::chrono::milliseconds(i)));
+  }
+  size_t peak = store.memory_bytes();
+  EXPECT_EQ(store.expire(t0 + std::chrono::milliseconds(kCount - 11)), static_cast<size_t>(kCount - 10));
+  // Ten records: one chunk and two small indexes, not the burst's indexes.
+  EXPECT_LT(store.memory_bytes(), 256u * 1024 + 8u * 1024);
+  EXPECT_LT(store.memory_bytes() * 10, peak);
+  for (int i = kCount - 10; i < kCount; ++i) {
+    EXPECT_TRUE(store.contains(numbered("k", i))) << i;
+    EXPECT_TRUE(store.contains_merge_key(numbered("m", i))) << i;
+  }
+  EXPECT_FALSE(store.contains(numbered("k", kCount - 11)));
+}
+
 TEST(CompletedStoreTest, ARegisterSizedRecordCostsFarLessThanAWholeTransaction) {
   CompletedStore store;
   // Sizes measured with the bench's SIPp REGISTER: key ~45 bytes, merge key
@@ -118,7 +152,7 @@ TEST(CompletedStoreTest, ARegisterSizedRecordCostsFarLessThanAWholeTransaction) 
     ASSERT_TRUE(store.insert(key + suffix, merge + suffix, response, peer(1), Clock::now()));
   }
   double per_record = static_cast<double>(store.memory_bytes()) / kCount;
-  // Strings ~530 bytes; everything else (fields, chains, buckets, malloc
+  // Strings ~530 bytes; everything else (fields, indexes, alignment
   // overhead) must stay small: the budget is 700 bytes per finished
   // transaction, response included.
   EXPECT_LT(per_record, 700.0);
