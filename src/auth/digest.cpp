@@ -3,6 +3,7 @@
 // hashing does not allocate a context per call.
 #include "auth/digest.hpp"
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <stdexcept>
@@ -51,17 +52,17 @@ EVP_MD_CTX* thread_context() {
   return ctx.get();
 }
 
-std::string to_hex(const unsigned char* bytes, size_t count) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(count * 2, '\0');
-  for (size_t i = 0; i < count; ++i) {
-    out[2 * i] = kDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kDigits[bytes[i] & 0x0f];
-  }
-  return out;
-}
-
 }  // namespace
+
+HexDigest::HexDigest(const unsigned char* bytes, size_t count) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  count = std::min(count, kCapacity / 2);
+  for (size_t i = 0; i < count; ++i) {
+    text_[2 * i] = kDigits[bytes[i] >> 4];
+    text_[2 * i + 1] = kDigits[bytes[i] & 0x0f];
+  }
+  size_ = static_cast<uint8_t>(count * 2);
+}
 
 std::optional<DigestAlgorithm> parse_algorithm(std::string_view name) {
   if (iequals(name, "MD5")) return DigestAlgorithm::Md5;
@@ -83,8 +84,7 @@ size_t hex_digest_length(DigestAlgorithm algorithm) {
   return algorithm == DigestAlgorithm::Md5 ? 32 : 64;
 }
 
-std::string hash_joined(DigestAlgorithm algorithm,
-                        std::initializer_list<std::string_view> parts) {
+HexDigest hash_joined(DigestAlgorithm algorithm, std::initializer_list<std::string_view> parts) {
   EVP_MD_CTX* ctx = thread_context();
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
@@ -99,16 +99,16 @@ std::string hash_joined(DigestAlgorithm algorithm,
   // A failing EVP call means a broken OpenSSL install; an empty digest then
   // never matches anything, which fails closed.
   if (!ok) return {};
-  return to_hex(digest.data(), length);
+  return HexDigest(digest.data(), length);
 }
 
-std::string compute_ha1(DigestAlgorithm algorithm, std::string_view username,
+HexDigest compute_ha1(DigestAlgorithm algorithm, std::string_view username,
                         std::string_view realm, std::string_view password) {
   return hash_joined(algorithm, {username, realm, password});
 }
 
-std::string compute_response(DigestAlgorithm algorithm, const ResponseInputs& in) {
-  std::string ha2 = hash_joined(algorithm, {in.method, in.uri});
+HexDigest compute_response(DigestAlgorithm algorithm, const ResponseInputs& in) {
+  HexDigest ha2 = hash_joined(algorithm, {in.method, in.uri});
   if (in.qop.empty()) return hash_joined(algorithm, {in.ha1, in.nonce, ha2});
   return hash_joined(algorithm, {in.ha1, in.nonce, in.nc, in.cnonce, in.qop, ha2});
 }

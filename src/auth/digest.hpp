@@ -3,11 +3,14 @@
 // Pure functions over OpenSSL EVP, no I/O and no state besides the message
 // digest objects, which are fetched once per process (an implicit fetch on
 // every call costs more than the hash itself). Inputs are fed to the hash in
-// pieces separated by ':' instead of being concatenated first, so computing a
-// response allocates nothing but the returned hex string.
+// pieces separated by ':' instead of being concatenated first, and the hex
+// digests live in a fixed buffer, so checking a response allocates nothing.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -22,12 +25,35 @@ std::string_view algorithm_name(DigestAlgorithm algorithm);
 // Length of the lowercase hex digest: 32 for MD5, 64 for the SHA-2 ones.
 size_t hex_digest_length(DigestAlgorithm algorithm);
 
+// A lowercase hex digest (64 characters at most) held by value: three of
+// them per authenticated request, and a heap string each showed up among
+// the registrar's top allocations. Empty when hashing failed.
+class HexDigest {
+ public:
+  static constexpr size_t kCapacity = 64;
+  HexDigest() = default;
+  HexDigest(const unsigned char* bytes, size_t count);  // at most kCapacity / 2 bytes
+  std::string_view view() const { return {text_.data(), size_}; }
+  operator std::string_view() const { return view(); }  // NOLINT: a digest is read as text
+  operator std::string() const { return std::string(view()); }  // NOLINT
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  char operator[](size_t i) const { return text_[i]; }
+  friend bool operator==(const HexDigest& a, const HexDigest& b) { return a.view() == b.view(); }
+  friend bool operator==(const HexDigest& a, std::string_view b) { return a.view() == b; }
+  friend bool operator==(const HexDigest& a, const char* b) { return a.view() == std::string_view(b); }
+  friend std::ostream& operator<<(std::ostream& out, const HexDigest& d) { return out << d.view(); }
+
+ private:
+  std::array<char, kCapacity> text_{};
+  uint8_t size_ = 0;
+};
+
 // Lowercase hex of H(part1 ":" part2 ":" ...).
-std::string hash_joined(DigestAlgorithm algorithm,
-                        std::initializer_list<std::string_view> parts);
+HexDigest hash_joined(DigestAlgorithm algorithm, std::initializer_list<std::string_view> parts);
 
 // HA1 = H(username ":" realm ":" password).
-std::string compute_ha1(DigestAlgorithm algorithm, std::string_view username,
+HexDigest compute_ha1(DigestAlgorithm algorithm, std::string_view username,
                         std::string_view realm, std::string_view password);
 
 // The value the client must send as `response`. With qop "auth":
@@ -42,7 +68,7 @@ struct ResponseInputs {
   std::string_view nc;
   std::string_view cnonce;
 };
-std::string compute_response(DigestAlgorithm algorithm, const ResponseInputs& inputs);
+HexDigest compute_response(DigestAlgorithm algorithm, const ResponseInputs& inputs);
 
 // Compares two hex digests without leaking where they differ; the case of the
 // hex letters is ignored (some clients send upper case).

@@ -155,21 +155,25 @@ Verdict DigestAuthenticator::verify(const DigestCredentials& credentials, std::s
 Verdict DigestAuthenticator::verify(const DigestCredentials& c, std::string_view method,
                                     const UserSecret& secret, const Precheck& checked) {
   if (checked.verdict != Verdict::Ok) return checked.verdict;
-  std::string ha1;
+  HexDigest computed_ha1;
+  std::string stored_ha1;
+  std::string_view ha1;
   if (!secret.password.empty()) {
-    ha1 = compute_ha1(checked.algorithm, c.username, c.realm, secret.password);
+    computed_ha1 = compute_ha1(checked.algorithm, c.username, c.realm, secret.password);
+    ha1 = computed_ha1;
   } else if (!secret.ha1_md5.empty() && checked.algorithm == DigestAlgorithm::Md5) {
-    ha1.assign(secret.ha1_md5);
-    for (char& ch : ha1) {
+    stored_ha1.assign(secret.ha1_md5);
+    for (char& ch : stored_ha1) {
       if (ch >= 'A' && ch <= 'F') ch = static_cast<char>(ch + 32);
     }
+    ha1 = stored_ha1;
   } else if (!secret.ha1_md5.empty()) {
     return Verdict::CannotVerify;
   } else {
     return Verdict::WrongResponse;  // a user without any secret never authenticates
   }
   // RFC 7616 3.4.1: the qop token as the client sent it is part of the hash.
-  std::string expected = compute_response(
+  HexDigest expected = compute_response(
       checked.algorithm, {ha1, c.nonce, method, c.uri, c.qop, c.nc, c.cnonce});
   if (!hex_digests_equal(expected, c.response)) return Verdict::WrongResponse;
   if (checked.nonce.status == NonceStatus::Stale) return Verdict::Stale;

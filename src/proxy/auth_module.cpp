@@ -239,9 +239,9 @@ struct Attempt {
   // Unknown user and wrong password look the same from outside, in time too:
   // a refusal without a password to check still computes a digest.
   void spend_digest_work() const {
-    std::string ha1 = auth::compute_ha1(checked.algorithm, credentials.username, context->realm,
-                                        "not-a-password");
-    std::string response = auth::compute_response(
+    auth::HexDigest ha1 = auth::compute_ha1(checked.algorithm, credentials.username, context->realm,
+                                            "not-a-password");
+    auth::HexDigest response = auth::compute_response(
         checked.algorithm, {ha1, credentials.nonce, request().method_text(), credentials.uri,
                             credentials.qop, credentials.nc, credentials.cnonce});
     volatile char sink = response.empty() ? 0 : response[0];
