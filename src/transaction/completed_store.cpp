@@ -14,6 +14,11 @@ namespace cppbx::transaction {
 namespace {
 constexpr size_t kInitialSlots = 64;
 constexpr size_t kChunkSize = 256 * 1024;
+// Emptied chunks kept for reuse. Under steady load one chunk empties about
+// as often as one fills, so a spare or two saves the munmap (a TLB shootdown
+// across the I/O threads) and the mmap that populates fresh zeroed pages
+// (a page fault's worth of work per 4 KB, 0.27 per registration).
+constexpr size_t kSpareChunks = 2;
 constexpr size_t kAlignment = 8;
 }  // namespace
 
@@ -131,6 +136,8 @@ void CompletedStore::clear() {
   std::lock_guard lock(mutex_);
   for (size_t i = first_chunk_; i < chunks_.size(); ++i) unmap(chunks_[i]);
   chunks_.clear();
+  for (Chunk& chunk : spare_chunks_) unmap(chunk);
+  spare_chunks_.clear();
   first_chunk_ = 0;
   mapped_bytes_ = 0;
   oldest_ = newest_ = nullptr;
@@ -152,6 +159,11 @@ size_t CompletedStore::memory_bytes() const {
   return mapped_bytes_ + index_bytes(by_key_) + index_bytes(by_merge_);
 }
 
+size_t CompletedStore::chunks_mapped() const {
+  std::lock_guard lock(mutex_);
+  return chunks_mapped_;
+}
+
 void* CompletedStore::allocate_locked(size_t size) {
   static_assert(alignof(Record) <= kAlignment);
   static_assert(std::is_trivially_destructible_v<Record>, "records are dropped with their chunk");
@@ -164,15 +176,23 @@ void* CompletedStore::allocate_locked(size_t size) {
       first_chunk_ = 0;
     }
     Chunk chunk;
-    chunk.capacity = std::max(kChunkSize, size);
-    // Populated at once: the chunk is about to be filled front to back, and
-    // one call that maps all its pages costs far less than a page fault per
-    // page on the request path (a fifth of a store's insert+expire time).
-    void* memory = mmap(nullptr, chunk.capacity, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (memory == MAP_FAILED) return nullptr;
-    chunk.memory = static_cast<char*>(memory);
-    mapped_bytes_ += chunk.capacity;
+    if (size <= kChunkSize && !spare_chunks_.empty()) {
+      chunk = spare_chunks_.back();
+      spare_chunks_.pop_back();
+      chunk.used = 0;
+      chunk.records = 0;
+    } else {
+      chunk.capacity = std::max(kChunkSize, size);
+      // Populated at once: the chunk is about to be filled front to back, and
+      // one call that maps all its pages costs far less than a page fault per
+      // page on the request path (a fifth of a store's insert+expire time).
+      void* memory = mmap(nullptr, chunk.capacity, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+      if (memory == MAP_FAILED) return nullptr;
+      chunk.memory = static_cast<char*>(memory);
+      mapped_bytes_ += chunk.capacity;
+      ++chunks_mapped_;
+    }
     chunks_.push_back(chunk);
   }
   Chunk& chunk = chunks_.back();
@@ -186,11 +206,16 @@ void* CompletedStore::allocate_locked(size_t size) {
 // that still has records.
 void CompletedStore::release_oldest_record_locked() {
   if (first_chunk_ < chunks_.size() && chunks_[first_chunk_].records > 0) --chunks_[first_chunk_].records;
-  // Empty chunks go, except the newest, which keeps taking records.
+  // Empty chunks go (to the spares first), except the newest, which keeps
+  // taking records.
   while (first_chunk_ + 1 < chunks_.size() && chunks_[first_chunk_].records == 0) {
     Chunk& chunk = chunks_[first_chunk_];
-    unmap(chunk);
-    mapped_bytes_ -= chunk.capacity;
+    if (chunk.capacity == kChunkSize && spare_chunks_.size() < kSpareChunks) {
+      spare_chunks_.push_back(chunk);
+    } else {
+      unmap(chunk);
+      mapped_bytes_ -= chunk.capacity;
+    }
     chunk = Chunk{};
     ++first_chunk_;
   }

@@ -22,10 +22,11 @@
 //   timer per record. The layer's housekeeping timer calls expire().
 // - Because they also die in insertion order, records are bump-allocated in
 //   256 KB chunks mapped straight from the OS, and a chunk is unmapped when
-//   its last record expires. Through malloc, short-lived records interleaved
-//   with long-lived bindings and nonces, and after a burst the heap could not
-//   give the pages back (quiet RSS grew by ~1.2 KB per registration ever
-//   made); chunks also spare a malloc/free pair per transaction.
+//   its last record expires (two emptied chunks are kept for reuse). Through
+//   malloc, short-lived records interleaved with long-lived bindings and
+//   nonces, and after a burst the heap could not give the pages back (quiet
+//   RSS grew by ~1.2 KB per registration ever made); chunks also save a
+//   malloc/free pair per transaction.
 //   (Records finished by racing threads may be a few microseconds out of
 //   order; expire() then frees the later one a tick later, which is harmless.)
 // - One mutex: every operation is a short hash look-up or list splice, far
@@ -72,8 +73,11 @@ class CompletedStore {
   void clear();
 
   size_t size() const;
-  // Bytes held: mapped chunks plus bucket arrays (for tests and stats).
+  // Bytes held: mapped chunks (spares included) plus the indexes (for tests
+  // and stats).
   size_t memory_bytes() const;
+  // How many chunks were ever mapped from the OS (for tests and stats).
+  size_t chunks_mapped() const;
 
  private:
   struct Record;
@@ -107,8 +111,10 @@ class CompletedStore {
   Record* newest_ = nullptr;
   size_t size_ = 0;
   std::vector<Chunk> chunks_;  // oldest first; the last one takes new records
+  std::vector<Chunk> spare_chunks_;  // emptied, still mapped, reused before mapping more
   size_t first_chunk_ = 0;     // chunks_[0, first_chunk_) are unmapped already
   size_t mapped_bytes_ = 0;
+  size_t chunks_mapped_ = 0;
 };
 
 }  // namespace cppbx::transaction

@@ -127,8 +127,9 @@ TEST(CompletedStoreTest, AfterABurstTheIndexesShrinkAndTheSurvivorsStayFindable)
   }
   size_t peak = store.memory_bytes();
   EXPECT_EQ(store.expire(t0 + std::chrono::milliseconds(kCount - 11)), static_cast<size_t>(kCount - 10));
-  // Ten records: one chunk and two small indexes, not the burst's indexes.
-  EXPECT_LT(store.memory_bytes(), 256u * 1024 + 8u * 1024);
+  // Ten records: one chunk, two spares and two small indexes, not the
+  // burst's indexes.
+  EXPECT_LT(store.memory_bytes(), 3 * 256u * 1024 + 8u * 1024);
   EXPECT_LT(store.memory_bytes() * 10, peak);
   for (int i = kCount - 10; i < kCount; ++i) {
     EXPECT_TRUE(store.contains(numbered("k", i))) << i;
@@ -189,6 +190,34 @@ TEST(CompletedStoreTest, ExpiredChunksGoBackSoMemoryFollowsTheLiveRecords) {
   EXPECT_TRUE(store.find("again999", text, destination));
   EXPECT_EQ(destination.port, 2);
   EXPECT_EQ(store.size(), 1000u);
+}
+
+TEST(CompletedStoreTest, UnderSteadyLoadEmptiedChunksAreReusedNotMappedAgain) {
+  CompletedStore store;
+  Clock::time_point t0 = Clock::now();
+  std::string response(400, 'r');
+  // A steady state: 2,000 records live (about 4 chunks), one expiring per insert.
+  constexpr int kLive = 2000;
+  auto at = [&](int i) { return t0 + std::chrono::milliseconds(i); };
+  int next = 0;
+  for (; next < kLive; ++next) ASSERT_TRUE(store.insert(numbered("k", next), "", response, peer(1), at(next)));
+  for (int i = 0; i < 4 * kLive; ++i, ++next) {
+    ASSERT_TRUE(store.insert(numbered("k", next), "", response, peer(1), at(next)));
+    store.expire(at(next - kLive));
+  }
+  size_t steady = store.memory_bytes();
+  size_t mapped = store.chunks_mapped();
+  for (int i = 0; i < 20 * kLive; ++i, ++next) {
+    ASSERT_TRUE(store.insert(numbered("k", next), "", response, peer(1), at(next)));
+    store.expire(at(next - kLive));
+  }
+  // Ten times the live records (about 40 chunks' worth) went through: no
+  // chunk was mapped again and memory stayed what it was.
+  EXPECT_EQ(store.chunks_mapped(), mapped);
+  EXPECT_EQ(store.memory_bytes(), steady);
+  EXPECT_EQ(store.size(), static_cast<size_t>(kLive));
+  EXPECT_TRUE(store.contains(numbered("k", next - 1)));
+  EXPECT_FALSE(store.contains(numbered("k", next - kLive - 1)));
 }
 
 TEST(CompletedStoreTest, ARecordLargerThanAChunkStillFits) {
