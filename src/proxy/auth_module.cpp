@@ -226,7 +226,8 @@ struct Attempt {
     spec.code = is_register() ? 401 : 407;
     spec.headers.reserve(values.size());
     for (const std::string& value : values) spec.headers.emplace_back(header, value);
-    context->transaction->respond(spec);
+    // Challenges keep no transaction state (see respond_statelessly).
+    context->transaction->respond_statelessly(spec);
   }
 
   void respond(int code, std::string_view reason = {}) const {

@@ -48,7 +48,7 @@ void ServerTx::start() {
   }
 }
 
-bool ServerTx::respond(const sip::ResponseSpec& spec) {
+std::string ServerTx::serialize(const sip::ResponseSpec& spec) const {
   // Reused per thread so that copying the spec to add our tag does not allocate.
   thread_local sip::ResponseSpec tagged;
   tagged = spec;
@@ -58,12 +58,19 @@ bool ServerTx::respond(const sip::ResponseSpec& spec) {
   if (!server.empty()) tagged.headers.emplace_back("Server", server);
   std::string bytes = sip::build_response(request_, tagged);
   stamp_via_source(bytes, request_, peer_);
-  return commit(std::move(bytes), spec.code);
+  return bytes;
+}
+
+bool ServerTx::respond(const sip::ResponseSpec& spec) { return commit(serialize(spec), spec.code); }
+
+bool ServerTx::respond_statelessly(const sip::ResponseSpec& spec) {
+  if (invite_ || spec.code < 200) return respond(spec);
+  return commit(serialize(spec), spec.code, Retention::None);
 }
 
 bool ServerTx::respond_raw(std::string bytes, int status_code) { return commit(std::move(bytes), status_code); }
 
-bool ServerTx::commit(std::string bytes, int status_code) {
+bool ServerTx::commit(std::string bytes, int status_code, Retention retention) {
   bool terminate_now = false;
   {
     std::lock_guard lock(mutex_);
@@ -89,8 +96,9 @@ bool ServerTx::commit(std::string bytes, int status_code) {
       } else {
         state_ = State::Completed;
         core_->deadlines.remove(deadline_link_);
-        if (reliable()) {
-          terminate_now = true;  // Timer J is zero on reliable transports
+        if (reliable() || retention == Retention::None) {
+          // Timer J is zero on reliable transports; a stateless answer has none.
+          terminate_now = true;
         } else if (compact_locked(bytes, now)) {
           terminate_now = true;  // Timer J goes on in the CompletedStore
         } else {

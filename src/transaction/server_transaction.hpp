@@ -40,6 +40,7 @@ class ServerTx final : public ServerTransaction,
   const transport::LocalEndpoint& local() const override { return local_; }
   bool respond(const sip::ResponseSpec& spec) override;
   bool respond_raw(std::string bytes, int status_code) override;
+  bool respond_statelessly(const sip::ResponseSpec& spec) override;
   void drop() override;
   bool completed() const override;
   std::string_view local_tag() const override { return local_tag_; }
@@ -69,7 +70,11 @@ class ServerTx final : public ServerTransaction,
   enum class State { Trying, Proceeding, Completed, Confirmed, Accepted, Terminated };
   using Clock = std::chrono::steady_clock;
 
-  bool commit(std::string bytes, int status_code);
+  // After a final response: kept for retransmissions (Timer J, compacted
+  // into the CompletedStore), or gone at once.
+  enum class Retention { UntilTimerJ, None };
+  std::string serialize(const sip::ResponseSpec& spec) const;
+  bool commit(std::string bytes, int status_code, Retention retention = Retention::UntilTimerJ);
   void on_timer_due() override;
   void arm_locked();
   void settle_pending_locked();

@@ -38,6 +38,13 @@ class ServerTransaction {
   // later calls are ignored. Returns false if it was ignored.
   virtual bool respond(const sip::ResponseSpec& spec) = 0;
   virtual bool respond_raw(std::string bytes, int status_code) = 0;
+  // A final response after which nothing of a non-INVITE transaction is
+  // kept (RFC 3261 8.2.7: a UAS may challenge statelessly). A retransmitted
+  // request then counts as new and gets a fresh answer, and requests
+  // without credentials, a scanner's flood included, hold no transaction
+  // memory for Timer J. An INVITE keeps its transaction, whose ACK must be
+  // absorbed.
+  virtual bool respond_statelessly(const sip::ResponseSpec& spec) { return respond(spec); }
   // Completes the transaction without sending anything (silence for scanners).
   virtual void drop() = 0;
   virtual bool completed() const = 0;

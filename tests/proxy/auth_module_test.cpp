@@ -160,6 +160,7 @@ TEST_F(AuthModuleTest, RegisterWithoutCredentialsGetsBothChallengesSha256First) 
   auto response = outcome.response();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->code, 401);
+  EXPECT_TRUE(response->stateless);  // a challenge holds no transaction state
   auto challenges = response->values("WWW-Authenticate");
   ASSERT_EQ(challenges.size(), 2u);
   EXPECT_EQ(param_of(challenges[0], "algorithm"), "SHA-256");

@@ -17,6 +17,7 @@ struct RecordedResponse {
   int code = 0;
   std::string reason;
   std::vector<std::pair<std::string, std::string>> headers;
+  bool stateless = false;  // sent with respond_statelessly()
 
   std::vector<std::string> values(std::string_view name) const {
     std::vector<std::string> out;
@@ -48,6 +49,12 @@ class FakeServerTransaction : public transaction::ServerTransaction {
     for (const auto& [name, value] : spec.headers) response.headers.emplace_back(name, value);
     responses_.push_back(std::move(response));
     completed_ = spec.code >= 200;
+    return true;
+  }
+  bool respond_statelessly(const sip::ResponseSpec& spec) override {
+    if (!respond(spec)) return false;
+    std::lock_guard lock(mutex_);
+    responses_.back().stateless = true;
     return true;
   }
   bool respond_raw(std::string, int status_code) override {

@@ -72,6 +72,37 @@ TEST_F(CompactionTest, AnsweredTransactionIsReleasedButRetransmissionsStillGetTh
   EXPECT_EQ(transport_.sent()[2].to.port, 5062);
 }
 
+TEST_F(CompactionTest, AStatelessChallengeKeepsNothingAndItsRetransmissionIsAnsweredAnew) {
+  std::string request = make_request({});
+  feed(request);
+  ASSERT_EQ(requests_.size(), 1u);
+  ASSERT_TRUE(requests_[0]->respond_statelessly({.code = 401, .reason = "Unauthorized"}));
+  EXPECT_FALSE(requests_[0]->respond({.code = 200}));  // the transaction is over
+  EXPECT_EQ(layer_->server_transaction_count(), 0u);
+  // The retransmission is a new request for the core, which challenges it again.
+  feed(request);
+  ASSERT_EQ(requests_.size(), 2u);
+  ASSERT_TRUE(requests_[1]->respond_statelessly({.code = 401, .reason = "Unauthorized"}));
+  auto sent = sent_bytes();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_TRUE(sent[0].starts_with("SIP/2.0 401 Unauthorized\r\n"));
+  EXPECT_TRUE(sent[1].starts_with("SIP/2.0 401 Unauthorized\r\n"));
+  EXPECT_EQ(layer_->server_transaction_count(), 0u);
+}
+
+TEST_F(CompactionTest, AnInviteAnsweredStatelesslyStillAbsorbsItsRetransmissions) {
+  std::string invite = make_request({.method = "INVITE"});
+  feed(invite);
+  ASSERT_EQ(requests_.size(), 1u);
+  ASSERT_TRUE(requests_[0]->respond_statelessly({.code = 407}));
+  feed(invite);
+  EXPECT_EQ(requests_.size(), 1u);  // absorbed by the transaction, answered from it
+  auto sent = sent_bytes();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_TRUE(sent[0].starts_with("SIP/2.0 407 "));
+  EXPECT_EQ(sent[1], sent[0]);
+}
+
 TEST_F(CompactionTest, MergedRequestIsStillDetectedAfterCompaction) {
   feed(make_request({}));
   ASSERT_EQ(requests_.size(), 1u);
