@@ -145,8 +145,9 @@ TEST(CompletedStoreTest, ARegisterSizedRecordCostsFarLessThanAWholeTransaction) 
   std::string key(45, 'k');
   std::string merge(45, 'm');
   std::string response(433, 'r');
-  // As many as the bench holds at its peak (1000 registrations/s, two
-  // transactions each, 20 s), so chunk and bucket granularity average out.
+  // As many as the bench held at its peak when challenges were kept too
+  // (1000 registrations/s, two transactions each, 20 s), so chunk and index
+  // granularity average out.
   constexpr int kCount = 40000;
   for (int i = 0; i < kCount; ++i) {
     std::string suffix = std::to_string(i);
