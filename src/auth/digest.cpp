@@ -103,7 +103,7 @@ HexDigest hash_joined(DigestAlgorithm algorithm, std::initializer_list<std::stri
 }
 
 HexDigest compute_ha1(DigestAlgorithm algorithm, std::string_view username,
-                        std::string_view realm, std::string_view password) {
+                      std::string_view realm, std::string_view password) {
   return hash_joined(algorithm, {username, realm, password});
 }
 

@@ -54,7 +54,7 @@ HexDigest hash_joined(DigestAlgorithm algorithm, std::initializer_list<std::stri
 
 // HA1 = H(username ":" realm ":" password).
 HexDigest compute_ha1(DigestAlgorithm algorithm, std::string_view username,
-                        std::string_view realm, std::string_view password);
+                      std::string_view realm, std::string_view password);
 
 // The value the client must send as `response`. With qop "auth":
 // H(HA1:nonce:nc:cnonce:qop:H(method:uri)); without qop (RFC 2069):
