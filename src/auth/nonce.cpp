@@ -8,6 +8,7 @@
 // opaque value at start-up.
 #include "auth/nonce.hpp"
 
+#include "common/linear_probing.hpp"
 #include "common/random.hpp"
 
 #include <algorithm>
@@ -269,22 +270,15 @@ void NonceCounter::place(std::vector<Slot>& slots, const Slot& entry) {
   slots[i] = entry;
 }
 
-// Backward-shift deletion (linear probing has no tombstones): later
-// entries of the same probe run move up so that every probe still reaches
-// its key before an empty slot.
+// No tombstones: see common/linear_probing.hpp.
 void NonceCounter::erase(Shard& shard, Slot* slot) {
   std::vector<Slot>& slots = shard.slots;
   const size_t mask = slots.size() - 1;
-  size_t hole = static_cast<size_t>(slot - slots.data());
-  for (size_t next = (hole + 1) & mask; slots[next].expires_at != kEmpty; next = (next + 1) & mask) {
-    const size_t home = slot_index(slots[next].key, mask);
-    // The entry may fill the hole when its home is not in (hole, next].
-    const bool home_between = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
-    if (home_between) continue;
-    slots[hole] = slots[next];
-    hole = next;
-  }
-  slots[hole] = Slot{};
+  erase_by_backward_shift(
+      static_cast<size_t>(slot - slots.data()), mask,
+      [&](size_t i) { return slots[i].expires_at == kEmpty; },
+      [&](size_t i) { return slot_index(slots[i].key, mask); },
+      [&](size_t from, size_t to) { slots[to] = slots[from]; }, [&](size_t i) { slots[i] = Slot{}; });
   --shard.count;
 }
 

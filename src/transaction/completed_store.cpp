@@ -9,6 +9,8 @@
 #include <new>
 #include <type_traits>
 
+#include "common/linear_probing.hpp"
+
 namespace cppbx::transaction {
 
 namespace {
@@ -258,9 +260,8 @@ void CompletedStore::add(Table& table, uint32_t hash, Record* record) {
   ++table.count;
 }
 
-// Backward-shift deletion: each later entry of the probe run that may move
-// into the hole (its home slot is not between the hole and itself) does, so
-// look-ups never need tombstones.
+// Finds the record's slot by pointer, then empties it by backward shift
+// (common/linear_probing.hpp), so look-ups never meet tombstones.
 void CompletedStore::remove(Table& table, uint32_t hash, const Record* record) {
   if (table.count == 0) return;
   size_t mask = table.hashes.size() - 1;
@@ -269,16 +270,17 @@ void CompletedStore::remove(Table& table, uint32_t hash, const Record* record) {
     if (table.hashes[hole] == 0) return;  // not indexed
     hole = (hole + 1) & mask;
   }
-  for (size_t next = (hole + 1) & mask; table.hashes[next] != 0; next = (next + 1) & mask) {
-    size_t home = table.hashes[next] & mask;
-    bool stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
-    if (stays) continue;
-    table.hashes[hole] = table.hashes[next];
-    table.records[hole] = table.records[next];
-    hole = next;
-  }
-  table.hashes[hole] = 0;
-  table.records[hole] = nullptr;
+  erase_by_backward_shift(
+      hole, mask, [&](size_t i) { return table.hashes[i] == 0; },
+      [&](size_t i) { return table.hashes[i] & mask; },
+      [&](size_t from, size_t to) {
+        table.hashes[to] = table.hashes[from];
+        table.records[to] = table.records[from];
+      },
+      [&](size_t i) {
+        table.hashes[i] = 0;
+        table.records[i] = nullptr;
+      });
   --table.count;
   // An eighth full: halve, so a burst does not pin its peak index memory.
   if (table.hashes.size() > kInitialSlots && table.count * 8 < table.hashes.size()) {
