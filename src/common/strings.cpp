@@ -22,18 +22,4 @@ std::string to_lower(std::string_view text) {
   return out;
 }
 
-std::string_view trim_left(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size() && is_space(text[i])) ++i;
-  return text.substr(i);
-}
-
-std::string_view trim_right(std::string_view text) {
-  size_t n = text.size();
-  while (n > 0 && is_space(text[n - 1])) --n;
-  return text.substr(0, n);
-}
-
-std::string_view trim(std::string_view text) { return trim_right(trim_left(text)); }
-
 }  // namespace cppbx

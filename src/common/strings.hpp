@@ -27,9 +27,18 @@ bool istarts_with(std::string_view text, std::string_view prefix);
 std::string to_lower(std::string_view text);
 
 constexpr bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-// Strips spaces, tabs, CR and LF at both ends.
-std::string_view trim(std::string_view text);
-std::string_view trim_left(std::string_view text);
-std::string_view trim_right(std::string_view text);
+// Strip spaces, tabs, CR and LF. Inline: the parsers call them for every
+// list item and parameter.
+constexpr std::string_view trim_left(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && is_space(text[i])) ++i;
+  return text.substr(i);
+}
+constexpr std::string_view trim_right(std::string_view text) {
+  size_t n = text.size();
+  while (n > 0 && is_space(text[n - 1])) --n;
+  return text.substr(0, n);
+}
+constexpr std::string_view trim(std::string_view text) { return trim_right(trim_left(text)); }
 
 }  // namespace cppbx

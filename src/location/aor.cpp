@@ -6,8 +6,7 @@
 // the same bindings. sips: folds to sip: (one user, one set of bindings).
 #include "location/aor.hpp"
 
-#include <cctype>
-
+#include "common/strings.hpp"
 #include "common/url_parts.hpp"
 
 namespace cppbx::location {
@@ -18,6 +17,10 @@ using url::hex_value;
 // A malformed escape ("%G1", a trailing "%") is kept literally: a key must
 // exist for every input, and the parser already vetted well-formed URIs.
 void append_unescaped(std::string& out, std::string_view text) {
+  if (text.find('%') == std::string_view::npos) {
+    out.append(text);  // the usual case, one copy
+    return;
+  }
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%' && i + 2 < text.size()) {
       int high = hex_value(text[i + 1]);
@@ -56,7 +59,9 @@ std::string aor_key(std::string_view user, std::string_view domain) {
     append_unescaped(key, user);
     key.push_back('@');
   }
-  for (char c : host) key.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  const size_t host_start = key.size();
+  key.append(host);
+  for (size_t i = host_start; i < key.size(); ++i) key[i] = ascii_lower(key[i]);
   return key;
 }
 
