@@ -1,5 +1,6 @@
 // Small value helpers of the transport interface: protocol names and the
 // textual form of a Peer used in logs and in location bindings.
+#include <array>
 #include <charconv>
 #include <string>
 
@@ -37,13 +38,16 @@ void append_address(std::string& out, const boost::asio::ip::address& address) {
     return;
   }
   auto bytes = address.to_v4().to_bytes();
+  std::array<char, 15> text{};  // "255.255.255.255"
+  size_t length = 0;
   for (size_t i = 0; i < bytes.size(); ++i) {
-    if (i != 0) out += '.';
+    if (i != 0) text[length++] = '.';
     unsigned octet = bytes[i];
-    if (octet >= 100) out += static_cast<char>('0' + octet / 100);
-    if (octet >= 10) out += static_cast<char>('0' + octet / 10 % 10);
-    out += static_cast<char>('0' + octet % 10);
+    if (octet >= 100) text[length++] = static_cast<char>('0' + octet / 100);
+    if (octet >= 10) text[length++] = static_cast<char>('0' + octet / 10 % 10);
+    text[length++] = static_cast<char>('0' + octet % 10);
   }
+  out.append(text.data(), length);
 }
 
 std::string Peer::to_string() const {
