@@ -15,7 +15,9 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log_throttle.hpp"
+#include "common/strings.hpp"
 #include "location/aor.hpp"
+#include "location/binding_rules.hpp"
 
 namespace cppbx::proxy {
 namespace {
@@ -36,16 +38,10 @@ struct Plan {
   location::UpdateRequest update;
 };
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
-
-// Splits ";"-separated params at top level (a quoted value may hold ';').
-std::vector<std::string_view> split_params(std::string_view params) {
-  std::vector<std::string_view> out;
+// Calls `on_param` with each ";"-separated param at top level (a quoted value
+// may hold ';'), spaces and tabs trimmed, empty ones skipped.
+template <typename OnParam>
+void for_each_param(std::string_view params, OnParam&& on_param) {
   bool quoted = false;
   size_t start = 0;
   for (size_t i = 0; i <= params.size(); ++i) {
@@ -54,35 +50,45 @@ std::vector<std::string_view> split_params(std::string_view params) {
       std::string_view piece = params.substr(start, i - start);
       while (!piece.empty() && (piece.front() == ' ' || piece.front() == '\t')) piece.remove_prefix(1);
       while (!piece.empty() && (piece.back() == ' ' || piece.back() == '\t')) piece.remove_suffix(1);
-      if (!piece.empty()) out.push_back(piece);
+      if (!piece.empty()) on_param(piece);
       start = i + 1;
     }
   }
+}
+
+// What a Contact's params tell the registrar, read in one pass.
+struct ContactParams {
+  std::optional<std::string_view> expires;
+  std::optional<std::string_view> instance;  // without its quotes
+  std::optional<std::string_view> reg_id;
+  std::optional<std::string_view> q;
+  // As stored and echoed: expires is recomputed for every answer and GRUU
+  // params are not ours to give out.
+  std::string stored;
+};
+
+ContactParams read_contact_params(std::string_view params) {
+  ContactParams out;
+  for_each_param(params, [&out](std::string_view param) {
+    const size_t eq = param.find('=');
+    const std::string_view name = trim(param.substr(0, eq));
+    std::string_view value = eq == std::string_view::npos ? std::string_view{} : trim(param.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    auto first = [&value](std::optional<std::string_view>& slot) {
+      if (!slot) slot = value;
+    };
+    if (iequals(name, "expires")) {
+      first(out.expires);
+      return;
+    }
+    if (iequals(name, "pub-gruu") || iequals(name, "temp-gruu")) return;
+    if (iequals(name, "+sip.instance")) first(out.instance);
+    else if (iequals(name, "reg-id")) first(out.reg_id);
+    else if (iequals(name, "q")) first(out.q);
+    if (!out.stored.empty()) out.stored.push_back(';');
+    out.stored.append(param);
+  });
   return out;
-}
-
-std::string_view param_name(std::string_view param) {
-  std::string_view name = param.substr(0, param.find('='));
-  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-  return name;
-}
-
-// Contact params as stored and echoed: expires is recomputed for every answer
-// and GRUU params are not ours to give out.
-std::string stored_contact_params(std::string_view params) {
-  std::string kept;
-  for (std::string_view param : split_params(params)) {
-    std::string_view name = param_name(param);
-    if (iequals(name, "expires") || iequals(name, "pub-gruu") || iequals(name, "temp-gruu")) continue;
-    if (!kept.empty()) kept.push_back(';');
-    kept.append(param);
-  }
-  return kept;
-}
-
-std::string unquote(std::string_view value) {
-  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-  return std::string(value);
 }
 
 float parse_q(std::optional<std::string_view> text) {
@@ -221,14 +227,15 @@ class Planner {
     }
     const auto now = Clock::now();
     for (const sip::Contact& contact : contacts) {
-      const uint32_t expires = contact_expires(contact);
+      ContactParams params = read_contact_params(contact.address.params);
+      const uint32_t expires = contact_expires(params);
       if (expires != 0 && expires < options_.min_expires) {
         return Refusal{423, "Interval Too Brief", {{"Min-Expires", std::to_string(options_.min_expires)}}};
       }
-      Binding binding = make_binding(contact, std::min(expires, options_.max_expires), now);
-      forget_key(update, binding.key());  // the last mention of a contact wins
+      Binding binding = make_binding(contact, params, std::min(expires, options_.max_expires), now);
+      forget_key(update, location::key_view(binding));  // the last mention of a contact wins
       if (expires == 0) {
-        update.removals.push_back(binding.key());
+        update.removals.emplace_back(location::key_view(binding));
       } else {
         update.upserts.push_back(std::move(binding));
       }
@@ -237,19 +244,20 @@ class Planner {
   }
 
   // The contact's own expires param, else the Expires header, else the default.
-  uint32_t contact_expires(const sip::Contact& contact) const {
-    if (auto raw = contact.address.param("expires")) return parse_expires(*raw);
+  uint32_t contact_expires(const ContactParams& params) const {
+    if (params.expires) return parse_expires(*params.expires);
     return header_expires_.value_or(options_.default_expires);
   }
 
-  Binding make_binding(const sip::Contact& contact, uint32_t expires, Clock::time_point now) const {
+  Binding make_binding(const sip::Contact& contact, ContactParams& params, uint32_t expires,
+                       Clock::time_point now) const {
     const transport::Peer& peer = context_.peer();
     Binding binding;
     binding.contact = std::string(contact.address.uri.text);
-    binding.contact_params = stored_contact_params(contact.address.params);
-    binding.instance_id = unquote(contact.address.param("+sip.instance").value_or(""));
-    binding.reg_id = sip::parse_uint32(contact.address.param("reg-id").value_or("")).value_or(0);
-    binding.q = parse_q(contact.address.param("q"));
+    binding.contact_params = std::move(params.stored);
+    binding.instance_id = params.instance.value_or("");
+    binding.reg_id = sip::parse_uint32(params.reg_id.value_or("")).value_or(0);
+    binding.q = parse_q(params.q);
     binding.expires_at = now + std::chrono::seconds(expires);
     binding.last_modified = now;
     binding.destination = peer.to_string();
@@ -263,9 +271,9 @@ class Planner {
     return binding;
   }
 
-  static void forget_key(location::UpdateRequest& update, const std::string& key) {
-    std::erase(update.removals, key);
-    std::erase_if(update.upserts, [&](const Binding& b) { return b.key() == key; });
+  static void forget_key(location::UpdateRequest& update, std::string_view key) {
+    std::erase_if(update.removals, [&](const std::string& removal) { return removal == key; });
+    std::erase_if(update.upserts, [&](const Binding& b) { return location::key_view(b) == key; });
   }
 
   const RequestContext& context_;

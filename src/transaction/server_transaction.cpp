@@ -13,7 +13,7 @@ std::string choose_tag(const sip::Message& request, std::string given) {
 }
 }  // namespace
 
-ServerTx::ServerTx(CorePtr core, sip::Message request, transport::Peer peer, transport::LocalEndpoint local,
+ServerTx::ServerTx(CorePtr core, sip::Message&& request, transport::Peer peer, transport::LocalEndpoint local,
                    transport::Peer destination, std::string key, std::string merge_key, std::string local_tag)
     : core_(std::move(core)),
       request_(std::move(request)),

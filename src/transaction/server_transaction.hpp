@@ -31,7 +31,7 @@ class ServerTx final : public ServerTransaction,
                        public TimerTarget,
                        public std::enable_shared_from_this<ServerTx> {
  public:
-  ServerTx(CorePtr core, sip::Message request, transport::Peer peer, transport::LocalEndpoint local,
+  ServerTx(CorePtr core, sip::Message&& request, transport::Peer peer, transport::LocalEndpoint local,
            transport::Peer destination, std::string key, std::string merge_key, std::string local_tag = {});
   ~ServerTx() override;
 

@@ -26,6 +26,9 @@ class ShardedMap {
  public:
   // Value is a smart pointer; a null Value means "not found".
   Value find(std::string_view key) const {
+    // Usually empty (most transactions are answered before they would be
+    // entered): then there is no key to hash and no lock to take.
+    if (size() == 0) return Value{};
     const Shard& shard = shard_for(key);
     std::lock_guard lock(shard.mutex);
     auto it = shard.map.find(key);
