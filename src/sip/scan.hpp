@@ -10,6 +10,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "common/strings.hpp"
@@ -71,13 +72,18 @@ inline bool is_token(std::string_view s) {
 
 // `s[i]` must be '"'. Returns the index just past the closing quote, or npos
 // when the string is not terminated. A backslash escapes the next byte.
+// Searches with memchr rather than byte by byte: digest credentials are
+// mostly quoted strings.
 inline size_t end_of_quoted(std::string_view s, size_t i) {
-  for (++i; i < s.size(); ++i) {
-    if (s[i] == '\\') {
-      if (++i >= s.size()) return std::string_view::npos;
-    } else if (s[i] == '"') {
-      return i + 1;
-    }
+  for (++i; i < s.size();) {
+    const char* from = s.data() + i;
+    const void* quote = std::memchr(from, '"', s.size() - i);
+    if (quote == nullptr) return std::string_view::npos;
+    const size_t quote_at = static_cast<size_t>(static_cast<const char*>(quote) - s.data());
+    const void* backslash = std::memchr(from, '\\', quote_at - i);
+    if (backslash == nullptr) return quote_at + 1;
+    // The escaped byte (which may be that quote) is skipped.
+    i = static_cast<size_t>(static_cast<const char*>(backslash) - s.data()) + 2;
   }
   return std::string_view::npos;
 }

@@ -331,10 +331,22 @@ size_t end_of_token_display_name(std::string_view s) {
 // After the address: [ ";" params ] with nothing else.
 bool parse_trailing_params(std::string_view rest, NameAddr& out) {
   rest = trim(rest);
-  if (rest.empty()) return true;
+  if (rest.empty()) {
+    out.tag_noted = true;
+    return true;
+  }
   if (rest.front() != ';') return false;
   out.params = trim(rest.substr(1));
-  return for_each_param(out.params, [](const Param&) { return true; });
+  bool found = false;
+  bool valid = for_each_param(out.params, [&](const Param& p) {
+    if (!found && iequals(p.name, "tag")) {
+      out.noted_tag = p.value;
+      found = true;
+    }
+    return true;
+  });
+  out.tag_noted = valid;
+  return valid;
 }
 
 }  // namespace

@@ -41,7 +41,11 @@ struct NameAddr {
   std::string_view params;        // header params after the URI, no leading ';'
   std::string_view text;          // the whole value
   std::optional<std::string_view> param(std::string_view name) const;
-  std::string_view tag() const { return param("tag").value_or(std::string_view{}); }
+  // The transaction and dialog layers ask for the tag several times per
+  // request; parse_name_addr notes it while validating the params.
+  std::string_view tag() const { return tag_noted ? noted_tag : param("tag").value_or(std::string_view{}); }
+  bool tag_noted = false;
+  std::string_view noted_tag;  // empty when there is no tag
 };
 std::optional<NameAddr> parse_name_addr(std::string_view text);
 

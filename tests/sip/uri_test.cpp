@@ -117,6 +117,26 @@ TEST(NameAddr, QuotedDisplayNameWithEscapes) {
   EXPECT_EQ(na->tag(), "98asjd8");
 }
 
+// tag() is noted while the params are validated; it must answer as a lookup
+// in the params would.
+TEST(NameAddr, TagIsTheFirstHeaderParamNamedTagInAnyCase) {
+  auto upper = parse_name_addr("<sip:bob@example.com>;x=1;TAG=ab;tag=cd");
+  ASSERT_TRUE(upper);
+  EXPECT_EQ(upper->tag(), "ab");
+  auto in_uri = parse_name_addr("<sip:bob@example.com;tag=uri>");
+  ASSERT_TRUE(in_uri);
+  EXPECT_EQ(in_uri->tag(), "");
+  auto addr_spec = parse_name_addr("sip:bob@example.com;tag=77");
+  ASSERT_TRUE(addr_spec);
+  EXPECT_EQ(addr_spec->tag(), "77");
+  auto none = parse_name_addr("<sip:bob@example.com>");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->tag(), "");
+  NameAddr built;  // not parsed: looked up in params
+  built.params = "tag=zz";
+  EXPECT_EQ(built.tag(), "zz");
+}
+
 TEST(NameAddr, TokenDisplayNameAndNoSpaceBeforeAngle) {
   auto na = parse_name_addr("caller<sip:caller@example.com>;tag=323");
   ASSERT_TRUE(na);
