@@ -204,7 +204,10 @@ std::string record_route_value(std::string_view host, uint16_t port, transport::
   bool secure = protocol == transport::Protocol::Tls || protocol == transport::Protocol::Wss;
   std::string value = secure ? "<sips:" : "<sip:";
   value += host;
-  if (port != 0) value += ":" + std::to_string(port);
+  if (port != 0) {
+    value += ':';
+    value += std::to_string(port);
+  }
   // sips: already says TLS; WS and WSS name their transport (RFC 7118).
   if (protocol == transport::Protocol::Tcp || protocol == transport::Protocol::Ws ||
       protocol == transport::Protocol::Wss) {

@@ -27,7 +27,10 @@ std::string LocalAddresses::via(transport::Protocol protocol, std::string_view b
   value += ' ';
   value += host;
   uint16_t port = port_for ? port_for(protocol) : 0;
-  if (port != 0) value += ":" + std::to_string(port);
+  if (port != 0) {
+    value += ':';
+    value += std::to_string(port);
+  }
   value += ";branch=";
   value += branch;
   value += ";rport";
