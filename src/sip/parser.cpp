@@ -409,7 +409,9 @@ ParseResult Parser::run() {
   std::memcpy(msg_.buffer_.get(), input.data(), input.size());
   msg_.size_ = input.size();
   data_ = std::string_view(msg_.buffer_.get(), msg_.size_);
-  msg_.headers_.reserve(24);
+  // A typical request has up to 16 headers. That array (896 bytes today)
+  // stays within the sizes malloc caches per thread; 24 headers did not.
+  msg_.headers_.reserve(16);
 
   std::string_view start_line;
   read_line(start_line);
