@@ -35,6 +35,17 @@ TEST(Digest, Rfc2617StyleWithoutQop) {
   EXPECT_EQ(response, "1949323746fe6a43ef61f9606e7febea");
 }
 
+// Parts are joined in a 1024-byte buffer; longer input is hashed part by part
+// and must give the same digest (reference values from Python's hashlib).
+TEST(Digest, InputAtAndBeyondTheJoinBufferHashesTheSame) {
+  auto ha1_with_password_of = [](size_t length) {
+    return std::string(compute_ha1(DigestAlgorithm::Md5, "alice", "example.com", std::string(length, 'x')));
+  };
+  EXPECT_EQ(ha1_with_password_of(1006), "d9376b7211020c301a15d925405b7515");  // exactly 1024 bytes
+  EXPECT_EQ(ha1_with_password_of(1007), "7d8faf0ca59d12dcf3042822fe5ab558");
+  EXPECT_EQ(ha1_with_password_of(2000), "709c2044d60096751e28a4e4a228a229");
+}
+
 TEST(Digest, KnownHashes) {
   EXPECT_EQ(hash_joined(DigestAlgorithm::Md5, {""}), "d41d8cd98f00b204e9800998ecf8427e");
   EXPECT_EQ(hash_joined(DigestAlgorithm::Sha256, {"abc"}),
