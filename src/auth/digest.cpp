@@ -109,16 +109,22 @@ HexDigest hash_joined(DigestAlgorithm algorithm, std::initializer_list<std::stri
   // the dozen a response digest would otherwise make.
   std::array<char, 1024> joined;
   size_t length = 0;
+  bool fits = true;
   bool first = true;
   for (std::string_view part : parts) {
-    const size_t needed = part.size() + (first ? 0 : 1);
-    if (needed > joined.size() - length) return hash_parts(algorithm, parts);  // unusually long input
+    if (part.size() + (first ? 0 : 1) > joined.size() - length) {
+      fits = false;  // unusually long input: hashed part by part
+      break;
+    }
     if (!first) joined[length++] = ':';
     std::memcpy(joined.data() + length, part.data(), part.size());
     length += part.size();
     first = false;
   }
-  return hash_parts(algorithm, {std::string_view(joined.data(), length)});
+  HexDigest digest = fits ? hash_parts(algorithm, {std::string_view(joined.data(), length)})
+                          : hash_parts(algorithm, parts);
+  OPENSSL_cleanse(joined.data(), length);  // it held a password or an HA1
+  return digest;
 }
 
 HexDigest compute_ha1(DigestAlgorithm algorithm, std::string_view username,

@@ -35,23 +35,10 @@ void append_unescaped(std::string& out, std::string_view text) {
   }
 }
 
-// "example.com:5060" -> "example.com", "[::1]:5060" -> "[::1]", "::1" stays.
-std::string_view strip_port(std::string_view host) {
-  if (!host.empty() && host.front() == '[') {
-    size_t close = host.find(']');
-    return close == std::string_view::npos ? host : host.substr(0, close + 1);
-  }
-  size_t colon = host.find(':');
-  if (colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
-    return host.substr(0, colon);  // exactly one colon: host:port
-  }
-  return host;
-}
-
 }  // namespace
 
 std::string aor_key(std::string_view user, std::string_view domain) {
-  std::string_view host = strip_port(domain);
+  std::string_view host = sip::host_without_port(domain);
   std::string key;
   key.reserve(4 + user.size() + 1 + host.size());
   key.append("sip:");

@@ -21,23 +21,9 @@ bool contains_host(const std::vector<std::string>& list, std::string_view host) 
   return std::any_of(list.begin(), list.end(), [&](const std::string& entry) { return iequals(entry, host); });
 }
 
-// The host without its port, as received.
-std::string_view strip_port(std::string_view host) {
-  if (!host.empty() && host.front() == '[') {
-    auto close = host.find(']');
-    return close == std::string_view::npos ? host : host.substr(0, close + 1);
-  }
-  // A single colon separates a port; several colons mean a bare IPv6 address.
-  auto colon = host.find(':');
-  if (colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
-    return host.substr(0, colon);
-  }
-  return host;
-}
-
 }  // namespace
 
-std::string normalize_host(std::string_view host) { return to_lower(strip_port(host)); }
+std::string normalize_host(std::string_view host) { return to_lower(sip::host_without_port(host)); }
 
 ServerIdentity::ServerIdentity(std::vector<std::string> realms,
                                std::vector<std::string> own_addresses,
@@ -68,12 +54,12 @@ void ServerIdentity::set_realms(const std::vector<std::string>& realms) {
 bool ServerIdentity::is_local_domain(std::string_view host) const {
   const auto realms = realms_.load();
   if (realms->empty()) return true;
-  const std::string_view bare = strip_port(host);
+  const std::string_view bare = sip::host_without_port(host);
   return contains_host(*realms, bare) || contains_host(own_addresses_, bare);
 }
 
 bool ServerIdentity::names_this_server(std::string_view host) const {
-  const std::string_view bare = strip_port(host);
+  const std::string_view bare = sip::host_without_port(host);
   return contains_host(own_addresses_, bare) || contains_host(*realms_.load(), bare);
 }
 

@@ -278,6 +278,18 @@ std::optional<std::string_view> lookup_param(std::string_view params, std::strin
 
 }  // namespace
 
+std::string_view host_without_port(std::string_view hostport) {
+  if (!hostport.empty() && hostport.front() == '[') {
+    size_t close = hostport.find(']');
+    return close == std::string_view::npos ? hostport : hostport.substr(0, close + 1);
+  }
+  size_t colon = hostport.find(':');
+  if (colon != std::string_view::npos && hostport.find(':', colon + 1) == std::string_view::npos) {
+    return hostport.substr(0, colon);  // exactly one colon: host:port
+  }
+  return hostport;
+}
+
 std::optional<std::string_view> find_param(std::string_view params, std::string_view name) {
   return lookup_param(params, name);
 }

@@ -49,6 +49,10 @@ struct NameAddr {
 };
 std::optional<NameAddr> parse_name_addr(std::string_view text);
 
+// "example.com:5060" -> "example.com", "[::1]:5060" -> "[::1]"; a bare IPv6
+// address ("::1", several colons) has no port and stays whole.
+std::string_view host_without_port(std::string_view hostport);
+
 // Generic ";name=value" parameter lookup over a params string as stored in
 // Uri::params / NameAddr::params / Via::params. Case-insensitive name.
 std::optional<std::string_view> find_param(std::string_view params, std::string_view name);

@@ -22,7 +22,7 @@ std::mt19937_64& generator() {
   return engine;
 }
 
-// Appends `count` random characters; ~5.95 bits each. They are drawn into a
+// Appends `Count` random characters; ~5.95 bits each. They are drawn into a
 // buffer first so the string grows once.
 template <size_t Count>
 void append_random(std::string& out) {

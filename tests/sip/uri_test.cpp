@@ -109,6 +109,14 @@ TEST(Uri, OtherSchemesAreReportedAsUnknownNotInvalid) {
   EXPECT_FALSE(parse_uri("urn:"));
 }
 
+TEST(Uri, HostWithoutPort) {
+  EXPECT_EQ(host_without_port("example.com:5060"), "example.com");
+  EXPECT_EQ(host_without_port("example.com"), "example.com");
+  EXPECT_EQ(host_without_port("[2001:db8::1]:5061"), "[2001:db8::1]");
+  EXPECT_EQ(host_without_port("2001:db8::1"), "2001:db8::1") << "bare IPv6: no port to strip";
+  EXPECT_EQ(host_without_port(""), "");
+}
+
 TEST(NameAddr, QuotedDisplayNameWithEscapes) {
   auto na = parse_name_addr(R"("J Rosenberg \\\"" <sip:jdrosen@example.com> ; tag = 98asjd8)");
   ASSERT_TRUE(na);
