@@ -117,7 +117,8 @@ UpdateResult MemoryLocator::State::apply(UpdateRequest& request, BindingList& ex
     const size_t held = stored.load();
     rules.room_for_new = held >= options.max_bindings_total ? 0 : options.max_bindings_total - held;
   }
-  const std::string aor = request.aor;
+  // The map's key outlives this function's use of it: the entry is erased last.
+  const std::string& aor = entry->first;
   BindingUpdate update = apply_binding_rules(std::move(list), std::move(request), rules, Clock::now());
   list = std::move(update.bindings);
   for (const Binding& binding : update.registered) shard.remember_connection(aor, binding.connection);

@@ -120,6 +120,23 @@ std::string_view default_reason(int code) {
   }
 }
 
+namespace {
+// Appends `raw` + CRLF with `insertion` written before the byte `at` points
+// to. False, appending nothing, when `at` is not within `raw` (a folded
+// header's parsed values live in the message's arena, not in its raw line).
+bool append_with_insertion(std::string& out, std::string_view raw, const char* at, std::string_view insertion) {
+  const auto begin = reinterpret_cast<uintptr_t>(raw.data());
+  const auto point = reinterpret_cast<uintptr_t>(at);
+  if (point < begin || point - begin > raw.size()) return false;
+  const size_t offset = point - begin;
+  out.append(raw.substr(0, offset));
+  out.append(insertion);
+  out.append(raw.substr(offset));
+  out.append("\r\n");
+  return true;
+}
+}  // namespace
+
 std::string build_response(const Message& request, const ResponseSpec& spec) {
   std::string out;
   out.reserve(512 + request.raw().size() / 2 + spec.body.size());
@@ -130,10 +147,16 @@ std::string build_response(const Message& request, const ResponseSpec& spec) {
   out.append("\r\n");
 
   bool from_done = false, to_done = false, call_id_done = false, cseq_done = false;
+  bool via_done = false;
   for (const Header& header : request.headers()) {
     bool copy = false;
     switch (header.id) {
-      case HeaderId::Via: copy = true; break;
+      case HeaderId::Via:
+        copy = via_done || spec.top_via_insert.empty() ||
+               !append_with_insertion(out, header.raw, request.top_via().text.data() + spec.top_via_insert_at,
+                                      spec.top_via_insert);
+        via_done = true;
+        break;
       case HeaderId::From: copy = !from_done; from_done = true; break;
       case HeaderId::CallId: copy = !call_id_done; call_id_done = true; break;
       case HeaderId::CSeq: copy = !cseq_done; cseq_done = true; break;

@@ -24,6 +24,11 @@ struct ResponseSpec {
   // Extra headers whose value is a list (one line each), e.g. several Contacts.
   std::string_view content_type;
   std::string_view body;
+  // Text inserted into the top Via, `top_via_insert_at` bytes into the
+  // request's top_via().text (the RFC 3581 rport/received stamp). Written
+  // while the Via is copied, so the response is never searched or shifted.
+  std::string_view top_via_insert;
+  size_t top_via_insert_at = 0;
 };
 
 std::string_view default_reason(int code);

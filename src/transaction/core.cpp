@@ -130,9 +130,7 @@ std::string Core::build_own_response(const sip::Message& request, const transpor
   spec.headers.reserve(extra_headers.size() + 1);
   if (!options.server_header.empty()) spec.headers.emplace_back("Server", options.server_header);
   spec.headers.insert(spec.headers.end(), extra_headers.begin(), extra_headers.end());
-  std::string bytes = sip::build_response(request, spec);
-  stamp_via_source(bytes, request, source);
-  return bytes;
+  return build_stamped_response(request, source, spec);
 }
 
 void Core::respond_statelessly(const transport::Inbound& inbound, int code, std::string_view reason,

@@ -49,25 +49,22 @@ bool sent_by_is_source(const sip::Via& via, const transport::Peer& source) {
   return !error && address == source.address;
 }
 
-void stamp_via_source(std::string& response, const sip::Message& request, const transport::Peer& source) {
-  const sip::Via& via = request.top_via();
-  if (via.text.empty() || via.rport) return;
-  size_t header_start = response.find("\r\n");
-  if (header_start == std::string::npos) return;
-  size_t via_at = response.find(via.text, header_start);
-  if (via_at == std::string::npos) return;
-  if (!via.has_rport) {
-    if (!via.received && !sent_by_is_source(via, source)) {
-      response.insert(via_at + via.text.size(), ";received=" + source.address.to_string());
-    }
-    return;
-  }
-  size_t rport_end = find_bare_rport(std::string_view(response).substr(via_at, via.text.size()));
-  if (rport_end == std::string_view::npos) return;
-
-  thread_local std::string stamp;
+namespace {
+// The stamp for the top Via, and where in its text it goes; false when the
+// Via needs none. `stamp` is reused by the caller's thread.
+bool via_source_stamp(const sip::Via& via, const transport::Peer& source, std::string& stamp, size_t& at) {
+  if (via.text.empty() || via.rport) return false;
   // clear() + push_back: GCC 12 at -O3 warns falsely (-Wrestrict) about assign("=").
   stamp.clear();
+  if (!via.has_rport) {
+    if (via.received || sent_by_is_source(via, source)) return false;
+    stamp += ";received=";
+    transport::append_address(stamp, source.address);
+    at = via.text.size();
+    return true;
+  }
+  at = find_bare_rport(via.text);
+  if (at == std::string_view::npos) return false;
   stamp.push_back('=');
   char digits[8];
   stamp.append(digits, std::to_chars(digits, digits + sizeof digits, source.port).ptr);
@@ -75,7 +72,21 @@ void stamp_via_source(std::string& response, const sip::Message& request, const 
     stamp += ";received=";
     transport::append_address(stamp, source.address);
   }
-  response.insert(via_at + rport_end, stamp);
+  return true;
+}
+}  // namespace
+
+std::string build_stamped_response(const sip::Message& request, const transport::Peer& source,
+                                   sip::ResponseSpec& spec) {
+  thread_local std::string stamp;
+  size_t at = 0;
+  if (via_source_stamp(request.top_via(), source, stamp, at)) {
+    spec.top_via_insert = stamp;
+    spec.top_via_insert_at = at;
+  } else {
+    spec.top_via_insert = {};
+  }
+  return sip::build_response(request, spec);
 }
 
 }  // namespace cppbx::transaction

@@ -56,9 +56,7 @@ std::string ServerTx::serialize(const sip::ResponseSpec& spec) const {
   // The `useragent` setting names this server on every response it sends.
   const std::string& server = core_->options.server_header;
   if (!server.empty()) tagged.headers.emplace_back("Server", server);
-  std::string bytes = sip::build_response(request_, tagged);
-  stamp_via_source(bytes, request_, peer_);
-  return bytes;
+  return build_stamped_response(request_, peer_, tagged);
 }
 
 bool ServerTx::respond(const sip::ResponseSpec& spec) { return commit(serialize(spec), spec.code); }

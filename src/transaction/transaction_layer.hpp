@@ -141,9 +141,12 @@ std::unique_ptr<TransactionLayer> make_transaction_layer(boost::asio::io_context
 // or 5060 (RFC 3261 18.2.2, the source being what "received" would hold).
 transport::Peer response_destination(const transport::Inbound& request);
 
-// RFC 3581: fills "rport" (value-less in the request) with the source port and
-// adds "received" to the top Via of `response`, built from `request`.
-void stamp_via_source(std::string& response, const sip::Message& request, const transport::Peer& source);
+// build_response() whose top Via tells the client where the server saw the
+// request (RFC 3581): a value-less "rport" gets the source port, and
+// "received" the source address when rport asks for it or the sent-by is not
+// the source (RFC 3261 18.2.1). Sets `spec`'s top-Via insertion.
+std::string build_stamped_response(const sip::Message& request, const transport::Peer& source,
+                                   sip::ResponseSpec& spec);
 
 // A new RFC 3261 branch ("z9hG4bK" + random) and tag.
 std::string new_branch();

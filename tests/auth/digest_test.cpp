@@ -44,6 +44,11 @@ TEST(Digest, InputAtAndBeyondTheJoinBufferHashesTheSame) {
   EXPECT_EQ(ha1_with_password_of(1006), "d9376b7211020c301a15d925405b7515");  // exactly 1024 bytes
   EXPECT_EQ(ha1_with_password_of(1007), "7d8faf0ca59d12dcf3042822fe5ab558");
   EXPECT_EQ(ha1_with_password_of(2000), "709c2044d60096751e28a4e4a228a229");
+  auto sha256_ha1_with_password_of = [](size_t length) {
+    return std::string(compute_ha1(DigestAlgorithm::Sha256, "alice", "example.com", std::string(length, 'x')));
+  };
+  EXPECT_EQ(sha256_ha1_with_password_of(1007), "cba55e3bf4526f68f98da97d718423a9b10d5b84801b37abf591838c27be26f7");
+  EXPECT_EQ(sha256_ha1_with_password_of(2000), "578d9413e86f80e5e93d8c1088f0a4de637daf3379a5a038e0033b007b594b1a");
 }
 
 TEST(Digest, KnownHashes) {

@@ -52,9 +52,9 @@ TEST(StampViaSource, FillsRportAndReceived) {
   std::string request_bytes = make_request(fields);
   auto parsed = sip::parse_message(request_bytes);
   ASSERT_TRUE(parsed.message);
-  std::string response = sip::build_response(*parsed.message, {.code = 200, .to_tag = "x"});
   transport::Peer source{transport::Protocol::Udp, boost::asio::ip::make_address("203.0.113.7"), 40000, 0};
-  stamp_via_source(response, *parsed.message, source);
+  sip::ResponseSpec spec{.code = 200, .to_tag = "x"};
+  std::string response = build_stamped_response(*parsed.message, source, spec);
   EXPECT_NE(response.find(";branch=z9hG4bK-test-1;rport=40000;received=203.0.113.7"), std::string::npos)
       << response;
 }
@@ -63,9 +63,9 @@ TEST(StampViaSource, AddsReceivedWhenSentByIsNotTheSourceEvenWithoutRport) {
   std::string request_bytes = make_request({});  // sent-by 192.0.2.10:5062, no rport
   auto parsed = sip::parse_message(request_bytes);
   ASSERT_TRUE(parsed.message);
-  std::string response = sip::build_response(*parsed.message, {.code = 200, .to_tag = "x"});
   transport::Peer behind_nat{transport::Protocol::Udp, boost::asio::ip::make_address("203.0.113.7"), 40000, 0};
-  stamp_via_source(response, *parsed.message, behind_nat);
+  sip::ResponseSpec spec{.code = 200, .to_tag = "x"};
+  std::string response = build_stamped_response(*parsed.message, behind_nat, spec);
   EXPECT_NE(response.find(";branch=z9hG4bK-test-1;received=203.0.113.7"), std::string::npos) << response;
   EXPECT_EQ(response.find("rport"), std::string::npos) << response;
 }
@@ -74,10 +74,42 @@ TEST(StampViaSource, LeavesViaWithoutRportFromItsSentByAlone) {
   std::string request_bytes = make_request({});
   auto parsed = sip::parse_message(request_bytes);
   ASSERT_TRUE(parsed.message);
-  std::string response = sip::build_response(*parsed.message, {.code = 200, .to_tag = "x"});
-  std::string before = response;
-  stamp_via_source(response, *parsed.message, testing::udp_peer(40000));
-  EXPECT_EQ(response, before);
+  std::string unstamped = sip::build_response(*parsed.message, {.code = 200, .to_tag = "x"});
+  sip::ResponseSpec spec{.code = 200, .to_tag = "x"};
+  EXPECT_EQ(build_stamped_response(*parsed.message, testing::udp_peer(40000), spec), unstamped);
+}
+
+TEST(StampViaSource, StampsOnlyTheTopViaOfAList) {
+  RequestFields fields;
+  fields.via_extra = ";rport, SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bK-second;rport";
+  std::string request_bytes = make_request(fields);
+  auto parsed = sip::parse_message(request_bytes);
+  ASSERT_TRUE(parsed.message);
+  transport::Peer source{transport::Protocol::Udp, boost::asio::ip::make_address("203.0.113.7"), 40000, 0};
+  sip::ResponseSpec spec{.code = 200, .to_tag = "x"};
+  std::string response = build_stamped_response(*parsed.message, source, spec);
+  EXPECT_NE(response.find(";branch=z9hG4bK-test-1;rport=40000;received=203.0.113.7, SIP/2.0/UDP "
+                          "198.51.100.1:5060;branch=z9hG4bK-second;rport\r\n"),
+            std::string::npos)
+      << response;
+}
+
+TEST(StampViaSource, FoldedTopViaIsCopiedUnstamped) {
+  RequestFields fields;
+  fields.via_extra = ";rport";
+  std::string request_bytes = make_request(fields);
+  const size_t branch = request_bytes.find(";branch=");
+  ASSERT_NE(branch, std::string::npos);
+  request_bytes.insert(branch, "\r\n ");  // the Via continues on a folded line
+  auto parsed = sip::parse_message(request_bytes);
+  ASSERT_TRUE(parsed.message);
+  ASSERT_TRUE(parsed.message->top_via().has_rport);
+  transport::Peer source{transport::Protocol::Udp, boost::asio::ip::make_address("203.0.113.7"), 40000, 0};
+  sip::ResponseSpec spec{.code = 200, .to_tag = "x"};
+  std::string response = build_stamped_response(*parsed.message, source, spec);
+  // Byte for byte as received: a stamp cannot be placed in the folded text.
+  EXPECT_NE(response.find("\r\n ;branch=z9hG4bK-test-1;rport\r\n"), std::string::npos) << response;
+  EXPECT_EQ(response.find("received="), std::string::npos) << response;
 }
 
 TEST(Identifiers, BranchHasMagicCookieAndIsUnique) {
