@@ -93,7 +93,10 @@ class Parser {
 
   std::string_view input_;
   const ParserLimits& limits_;
-  Message msg_;
+  // The message is built in place where it will live; msg_ stays valid after
+  // finish() hands `owned_` over (the object itself does not move).
+  std::unique_ptr<Message> owned_ = std::make_unique<Message>();
+  Message& msg_ = *owned_;
   std::string_view data_;
   size_t pos_ = 0;
   size_t body_start_ = 0;
@@ -394,7 +397,7 @@ ParseResult Parser::finish() {
   } else {
     result.status = ParseStatus::Ok;
   }
-  result.message = std::move(msg_);
+  result.message = std::move(owned_);
   return result;
 }
 

@@ -101,7 +101,7 @@ void ClientTx::on_response(transport::Inbound&& inbound) {
   if (!ack_to_send.empty()) core_->transport.send(to_, std::move(ack_to_send));
   if (terminate_now) remove_from_table();
   if (!deliver_it) return;
-  auto response = std::make_shared<const sip::Message>(std::move(*inbound.parsed.message));
+  std::shared_ptr<const sip::Message> response = std::move(inbound.parsed.message);
   deliver({ClientResult::Kind::Response, std::move(response)});
 }
 

@@ -13,7 +13,7 @@ std::string choose_tag(const sip::Message& request, std::string given) {
 }
 }  // namespace
 
-ServerTx::ServerTx(CorePtr core, sip::Message&& request, transport::Peer peer, transport::LocalEndpoint local,
+ServerTx::ServerTx(CorePtr core, std::unique_ptr<sip::Message> request, transport::Peer peer, transport::LocalEndpoint local,
                    transport::Peer destination, std::string key, std::string merge_key, std::string local_tag)
     : core_(std::move(core)),
       request_(std::move(request)),
@@ -22,8 +22,8 @@ ServerTx::ServerTx(CorePtr core, sip::Message&& request, transport::Peer peer, t
       destination_(std::move(destination)),
       key_(std::move(key)),
       merge_key_(std::move(merge_key)),
-      local_tag_(choose_tag(request_, std::move(local_tag))),
-      invite_(request_.method() == sip::Method::Invite) {
+      local_tag_(choose_tag(*request_, std::move(local_tag))),
+      invite_(request_->method() == sip::Method::Invite) {
   deadline_link_.owner = this;
   core_->awaiting_final.fetch_add(1, std::memory_order_relaxed);
 }
@@ -56,7 +56,7 @@ std::string ServerTx::serialize(const sip::ResponseSpec& spec) const {
   // The `useragent` setting names this server on every response it sends.
   const std::string& server = core_->options.server_header;
   if (!server.empty()) tagged.headers.emplace_back("Server", server);
-  return build_stamped_response(request_, peer_, tagged);
+  return build_stamped_response(*request_, peer_, tagged);
 }
 
 bool ServerTx::respond(const sip::ResponseSpec& spec) { return commit(serialize(spec), spec.code); }
@@ -160,7 +160,7 @@ void ServerTx::on_retransmission() {
         // An INVITE retransmitted before the core answered: tell the client
         // we are working on it so that it slows down (RFC 3261 17.2.1).
         if (invite_) {
-          last_response_ = core_->build_own_response(request_, peer_, 100, {}, {});
+          last_response_ = core_->build_own_response(*request_, peer_, 100, {}, {});
           state_ = State::Proceeding;
           trying_at_ = Clock::time_point::max();
           resend = last_response_;
@@ -211,15 +211,15 @@ bool ServerTx::cancel() {
     cancelled_ = true;
     if (!first || !invite_ || (state_ != State::Trying && state_ != State::Proceeding)) return false;
   }
-  return commit(core_->build_own_response(request_, peer_, 487, {}, local_tag_), 487);
+  return commit(core_->build_own_response(*request_, peer_, 487, {}, local_tag_), 487);
 }
 
 bool ServerTx::accepts(const sip::Message& other) const {
-  if (request_.top_via().rfc3261_branch()) return true;  // the branch key said it all
+  if (request_->top_via().rfc3261_branch()) return true;  // the branch key said it all
   std::string_view tag = other.to().tag();
-  if (other.method() == sip::Method::Ack) return tag == local_tag_ || tag == request_.to().tag();
+  if (other.method() == sip::Method::Ack) return tag == local_tag_ || tag == request_->to().tag();
   if (other.method() == sip::Method::Cancel) return true;
-  return tag == request_.to().tag();
+  return tag == request_->to().tag();
 }
 
 void ServerTx::abandon() {
@@ -256,7 +256,7 @@ void ServerTx::on_timer_due() {
     Clock::time_point now = Clock::now();
     if (now >= queued_at_) queued_at_ = Clock::time_point::max();  // that wake-up is this one
     if (now >= trying_at_ && state_ == State::Trying) {
-      last_response_ = core_->build_own_response(request_, peer_, 100, {}, {});
+      last_response_ = core_->build_own_response(*request_, peer_, 100, {}, {});
       state_ = State::Proceeding;
       resend = last_response_;
     }
@@ -283,7 +283,7 @@ void ServerTx::on_timer_due() {
     if (!terminate_now && !give_up_invite) arm_locked();
   }
   if (!resend.empty()) send(std::move(resend));
-  if (give_up_invite) commit(core_->build_own_response(request_, peer_, 408, {}, local_tag_), 408);
+  if (give_up_invite) commit(core_->build_own_response(*request_, peer_, 408, {}, local_tag_), 408);
   if (terminate_now) remove_from_tables();
 }
 

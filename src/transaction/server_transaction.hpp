@@ -31,11 +31,11 @@ class ServerTx final : public ServerTransaction,
                        public TimerTarget,
                        public std::enable_shared_from_this<ServerTx> {
  public:
-  ServerTx(CorePtr core, sip::Message&& request, transport::Peer peer, transport::LocalEndpoint local,
+  ServerTx(CorePtr core, std::unique_ptr<sip::Message> request, transport::Peer peer, transport::LocalEndpoint local,
            transport::Peer destination, std::string key, std::string merge_key, std::string local_tag = {});
   ~ServerTx() override;
 
-  const sip::Message& request() const override { return request_; }
+  const sip::Message& request() const override { return *request_; }
   const transport::Peer& peer() const override { return peer_; }
   const transport::LocalEndpoint& local() const override { return local_; }
   bool respond(const sip::ResponseSpec& spec) override;
@@ -87,7 +87,7 @@ class ServerTx final : public ServerTransaction,
   bool compact_locked(const std::string& response, Clock::time_point now);
 
   CorePtr core_;
-  const sip::Message request_;
+  const std::unique_ptr<const sip::Message> request_;  // never null
   const transport::Peer peer_;
   const transport::LocalEndpoint local_;
   const transport::Peer destination_;

@@ -195,7 +195,7 @@ class Layer final : public TransactionLayer {
 
   void start_transaction(transport::Inbound&& inbound, std::string key, std::string merge) {
     transport::Peer destination = response_destination(inbound);
-    auto tx = std::make_shared<ServerTx>(core_, std::move(*inbound.parsed.message), inbound.peer,
+    auto tx = std::make_shared<ServerTx>(core_, std::move(inbound.parsed.message), inbound.peer,
                                          inbound.local, destination, key, merge);
     tx->start();
     if (core_->on_request) {
@@ -223,7 +223,7 @@ class Layer final : public TransactionLayer {
     // the same 200 again; its To tag is the INVITE's (RFC 3261 9.2).
     server_key(cancel, cancel.method_text(), key);
     transport::Peer destination = response_destination(inbound);
-    auto cancel_tx = std::make_shared<ServerTx>(core_, std::move(*inbound.parsed.message), inbound.peer,
+    auto cancel_tx = std::make_shared<ServerTx>(core_, std::move(inbound.parsed.message), inbound.peer,
                                                 inbound.local, destination, key, std::string{},
                                                 std::string(invite->local_tag()));
     auto [stored, inserted] = core_->servers.insert(key, cancel_tx);
