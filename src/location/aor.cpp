@@ -35,12 +35,9 @@ void append_unescaped(std::string& out, std::string_view text) {
   }
 }
 
-}  // namespace
-
-std::string aor_key(std::string_view user, std::string_view domain) {
+void append_aor_key(std::string& key, std::string_view user, std::string_view domain) {
   std::string_view host = sip::host_without_port(domain);
-  std::string key;
-  key.reserve(4 + user.size() + 1 + host.size());
+  key.reserve(key.size() + 4 + user.size() + 1 + host.size());
   key.append("sip:");
   if (!user.empty()) {
     append_unescaped(key, user);
@@ -49,7 +46,20 @@ std::string aor_key(std::string_view user, std::string_view domain) {
   const size_t host_start = key.size();
   key.append(host);
   for (size_t i = host_start; i < key.size(); ++i) key[i] = ascii_lower(key[i]);
+}
+}  // namespace
+
+std::string aor_key(std::string_view user, std::string_view domain) {
+  std::string key;
+  append_aor_key(key, user, domain);
   return key;
+}
+
+bool is_aor_of(std::string_view aor, std::string_view user, std::string_view domain) {
+  thread_local std::string key;
+  key.clear();
+  append_aor_key(key, user, domain);
+  return key == aor;
 }
 
 std::string aor_key(const sip::Uri& uri) { return aor_key(uri.user, uri.host); }

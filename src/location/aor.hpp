@@ -13,5 +13,7 @@ namespace cppbx::location {
 // domain lowercased, user %-unescaped).
 std::string aor_key(const sip::Uri& uri);
 std::string aor_key(std::string_view user, std::string_view domain);
+// aor_key(user, domain) == aor, without building a string per call.
+bool is_aor_of(std::string_view aor, std::string_view user, std::string_view domain);
 
 }  // namespace cppbx::location

@@ -181,6 +181,10 @@ class Planner {
       return plan;
     }
     plan.update.aor = location::aor_key(request_.to().uri);
+    if (!location::is_aor_of(plan.update.aor, context_.authenticated_user->username, request_.to().uri.host)) {
+      plan.refusal = refuse(403, "Forbidden: not your AoR");
+      return plan;
+    }
     plan.update.call_id = std::string(request_.call_id());
     plan.update.cseq = request_.cseq().number;
 
@@ -209,11 +213,8 @@ class Planner {
     // registrar. The configuration refuses such pipelines; this is the
     // last line of defence.
     if (!context_.authenticated_user) return refuse(403, "Forbidden: not authenticated");
-    if (location::aor_key(to.user, to.host) !=
-        location::aor_key(context_.authenticated_user->username, to.host)) {
-      return refuse(403, "Forbidden: not your AoR");
-    }
-    return std::nullopt;
+    return std::nullopt;  // plan() checks that the AoR is the user's own
+
   }
 
   std::optional<Refusal> plan_contacts(const std::vector<sip::Contact>& contacts, location::UpdateRequest& update) {
