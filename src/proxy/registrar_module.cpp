@@ -308,14 +308,22 @@ void respond_unavailable(RequestContext& context, const RegistrarOptions& option
 // 200 OK listing every current binding with its remaining lifetime.
 void respond_bindings(RequestContext& context, const std::vector<Binding>& bindings) {
   const auto now = Clock::now();
-  std::vector<std::string> contact_values;
-  contact_values.reserve(bindings.size());
+  // Every Contact value is written into one buffer reused by this thread;
+  // the spec's headers view it, so it is sized first and never reallocated.
+  thread_local std::string contact_text;
+  size_t total = 0;
+  for (const Binding& binding : bindings) total += binding.contact.size() + binding.contact_params.size() + 24;
+  contact_text.clear();
+  contact_text.reserve(total);
+  thread_local std::vector<std::string_view> contact_values;
+  contact_values.clear();
   for (const Binding& binding : bindings) {
-    const std::string expires = std::to_string(binding.remaining_seconds(now));
-    std::string& value = contact_values.emplace_back();
-    value.reserve(binding.contact.size() + binding.contact_params.size() + expires.size() + 16);
-    value.append("<").append(binding.contact).append(">;expires=").append(expires);
-    if (!binding.contact_params.empty()) value.append(";").append(binding.contact_params);
+    const size_t start = contact_text.size();
+    char expires[12];
+    char* expires_end = std::to_chars(expires, expires + sizeof expires, binding.remaining_seconds(now)).ptr;
+    contact_text.append("<").append(binding.contact).append(">;expires=").append(expires, expires_end);
+    if (!binding.contact_params.empty()) contact_text.append(";").append(binding.contact_params);
+    contact_values.push_back(std::string_view(contact_text).substr(start));
   }
   const std::string& date = http_date(now);
   const std::vector<std::string_view> paths = context.request().values(sip::HeaderId::Path);
@@ -324,7 +332,7 @@ void respond_bindings(RequestContext& context, const std::vector<Binding>& bindi
   spec.code = 200;
   spec.to_tag = context.transaction->local_tag();
   spec.headers.reserve(contact_values.size() + paths.size() + 1);
-  for (const std::string& value : contact_values) spec.headers.emplace_back("Contact", value);
+  for (std::string_view value : contact_values) spec.headers.emplace_back("Contact", value);
   // RFC 3327 5.3: the registrar returns the Path it stored.
   for (std::string_view path : paths) spec.headers.emplace_back("Path", path);
   spec.headers.emplace_back("Date", date);
