@@ -69,27 +69,24 @@ void for_each_joined(std::initializer_list<std::string_view> parts, Update updat
   }
 }
 
-// The low-level contexts hold the input's last partial block, which may be
-// part of a password: wiped before they go out of scope.
-HexDigest md5_of(std::initializer_list<std::string_view> parts) {
-  MD5_CTX ctx;
-  std::array<unsigned char, MD5_DIGEST_LENGTH> digest{};
-  MD5_Init(&ctx);
-  for_each_joined(parts, [&](const void* data, size_t size) { MD5_Update(&ctx, data, size); });
-  MD5_Final(digest.data(), &ctx);
+// One low-level digest (MD5_*, SHA256_*: the same shape of API). The context
+// holds the input's last partial block, which may be part of a password:
+// wiped before it goes out of scope.
+template <typename Context, size_t kLength, int (*init)(Context*),
+          int (*update)(Context*, const void*, size_t), int (*finish)(unsigned char*, Context*)>
+HexDigest low_level_digest(std::initializer_list<std::string_view> parts) {
+  Context ctx;
+  std::array<unsigned char, kLength> digest{};
+  init(&ctx);
+  for_each_joined(parts, [&](const void* data, size_t size) { update(&ctx, data, size); });
+  finish(digest.data(), &ctx);
   OPENSSL_cleanse(&ctx, sizeof ctx);
   return HexDigest(digest.data(), digest.size());
 }
 
-HexDigest sha256_of(std::initializer_list<std::string_view> parts) {
-  SHA256_CTX ctx;
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256_Init(&ctx);
-  for_each_joined(parts, [&](const void* data, size_t size) { SHA256_Update(&ctx, data, size); });
-  SHA256_Final(digest.data(), &ctx);
-  OPENSSL_cleanse(&ctx, sizeof ctx);
-  return HexDigest(digest.data(), digest.size());
-}
+constexpr auto md5_of = low_level_digest<MD5_CTX, MD5_DIGEST_LENGTH, MD5_Init, MD5_Update, MD5_Final>;
+constexpr auto sha256_of =
+    low_level_digest<SHA256_CTX, SHA256_DIGEST_LENGTH, SHA256_Init, SHA256_Update, SHA256_Final>;
 
 HexDigest sha512_256_of(std::initializer_list<std::string_view> parts) {
   EVP_MD_CTX* ctx = thread_context();

@@ -46,15 +46,21 @@ TEST(ResponseDestination, ReliableTransportsAnswerOnTheConnection) {
   EXPECT_EQ(to.port, 40001);
 }
 
-TEST(StampViaSource, FillsRportAndReceived) {
+// A 200 to a request whose top Via ends with `via_extra`, received from
+// 203.0.113.7:40000.
+std::string stamped_response_to(std::string via_extra) {
   RequestFields fields;
-  fields.via_extra = ";rport";
+  fields.via_extra = std::move(via_extra);
   std::string request_bytes = make_request(fields);
   auto parsed = sip::parse_message(request_bytes);
-  ASSERT_TRUE(parsed.message);
+  if (!parsed.message) return "request did not parse: " + parsed.reason;
   transport::Peer source{transport::Protocol::Udp, boost::asio::ip::make_address("203.0.113.7"), 40000, 0};
   sip::ResponseSpec spec{.code = 200, .to_tag = "x"};
-  std::string response = build_stamped_response(*parsed.message, source, spec);
+  return build_stamped_response(*parsed.message, source, spec);
+}
+
+TEST(StampViaSource, FillsRportAndReceived) {
+  std::string response = stamped_response_to(";rport");
   EXPECT_NE(response.find(";branch=z9hG4bK-test-1;rport=40000;received=203.0.113.7"), std::string::npos)
       << response;
 }
@@ -80,14 +86,8 @@ TEST(StampViaSource, LeavesViaWithoutRportFromItsSentByAlone) {
 }
 
 TEST(StampViaSource, StampsOnlyTheTopViaOfAList) {
-  RequestFields fields;
-  fields.via_extra = ";rport, SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bK-second;rport";
-  std::string request_bytes = make_request(fields);
-  auto parsed = sip::parse_message(request_bytes);
-  ASSERT_TRUE(parsed.message);
-  transport::Peer source{transport::Protocol::Udp, boost::asio::ip::make_address("203.0.113.7"), 40000, 0};
-  sip::ResponseSpec spec{.code = 200, .to_tag = "x"};
-  std::string response = build_stamped_response(*parsed.message, source, spec);
+  std::string response =
+      stamped_response_to(";rport, SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bK-second;rport");
   EXPECT_NE(response.find(";branch=z9hG4bK-test-1;rport=40000;received=203.0.113.7, SIP/2.0/UDP "
                           "198.51.100.1:5060;branch=z9hG4bK-second;rport\r\n"),
             std::string::npos)
