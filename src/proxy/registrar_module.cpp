@@ -214,7 +214,6 @@ class Planner {
     // last line of defence.
     if (!context_.authenticated_user) return refuse(403, "Forbidden: not authenticated");
     return std::nullopt;  // plan() checks that the AoR is the user's own
-
   }
 
   std::optional<Refusal> plan_contacts(const std::vector<sip::Contact>& contacts, location::UpdateRequest& update) {
@@ -308,31 +307,29 @@ void respond_unavailable(RequestContext& context, const RegistrarOptions& option
 // 200 OK listing every current binding with its remaining lifetime.
 void respond_bindings(RequestContext& context, const std::vector<Binding>& bindings) {
   const auto now = Clock::now();
-  // Every Contact value is written into one buffer reused by this thread;
-  // the spec's headers view it, so it is sized first and never reallocated.
-  thread_local std::string contact_text;
-  size_t total = 0;
-  for (const Binding& binding : bindings) total += binding.contact.size() + binding.contact_params.size() + 24;
-  contact_text.clear();
-  contact_text.reserve(total);
-  thread_local std::vector<std::string_view> contact_values;
-  contact_values.clear();
-  for (const Binding& binding : bindings) {
-    const size_t start = contact_text.size();
-    char expires[12];
-    char* expires_end = std::to_chars(expires, expires + sizeof expires, binding.remaining_seconds(now)).ptr;
-    contact_text.append("<").append(binding.contact).append(">;expires=").append(expires, expires_end);
-    if (!binding.contact_params.empty()) contact_text.append(";").append(binding.contact_params);
-    contact_values.push_back(std::string_view(contact_text).substr(start));
-  }
   const std::string& date = http_date(now);
   const std::vector<std::string_view> paths = context.request().values(sip::HeaderId::Path);
 
   sip::ResponseSpec spec;
   spec.code = 200;
   spec.to_tag = context.transaction->local_tag();
-  spec.headers.reserve(contact_values.size() + paths.size() + 1);
-  for (std::string_view value : contact_values) spec.headers.emplace_back("Contact", value);
+  spec.headers.reserve(bindings.size() + paths.size() + 1);
+  // Every Contact value is written into one buffer reused by this thread;
+  // the spec's headers view it, so it is sized first and never reallocated
+  // ("<", ">;expires=", ten digits and ";" around contact and params).
+  thread_local std::string contact_text;
+  size_t total = 0;
+  for (const Binding& binding : bindings) total += binding.contact.size() + binding.contact_params.size() + 24;
+  contact_text.clear();
+  contact_text.reserve(total);
+  for (const Binding& binding : bindings) {
+    const size_t start = contact_text.size();
+    char expires[12];
+    char* expires_end = std::to_chars(expires, expires + sizeof expires, binding.remaining_seconds(now)).ptr;
+    contact_text.append("<").append(binding.contact).append(">;expires=").append(expires, expires_end);
+    if (!binding.contact_params.empty()) contact_text.append(";").append(binding.contact_params);
+    spec.headers.emplace_back("Contact", std::string_view(contact_text).substr(start));
+  }
   // RFC 3327 5.3: the registrar returns the Path it stored.
   for (std::string_view path : paths) spec.headers.emplace_back("Path", path);
   spec.headers.emplace_back("Date", date);
