@@ -56,6 +56,8 @@ void apply_changes(BindingUpdate& update, UpdateRequest& request, uint32_t limit
   for (const std::string& key : request.removals) {
     extract_if(list, update.removed, [&](const Binding& b) { return key_view(b) == key; });
   }
+  // list[0, earlier) were there before this request; its upserts follow.
+  size_t earlier = list.size();
   for (Binding& upsert : request.upserts) {
     upsert.aor = request.aor;
     if (!request.call_id.empty()) {
@@ -64,17 +66,20 @@ void apply_changes(BindingUpdate& update, UpdateRequest& request, uint32_t limit
     }
     upsert.last_modified = now;
     const std::string_view key = key_view(upsert);
-    extract_if(list, update.replaced, [&](const Binding& b) { return key_view(b) == key; });
-    list.push_back(upsert);
-    update.registered.push_back(std::move(upsert));
+    auto same_key = [&](const Binding& b) { return key_view(b) == key; };
+    earlier -= static_cast<size_t>(std::count_if(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(earlier), same_key));
+    extract_if(list, update.replaced, same_key);
+    list.push_back(std::move(upsert));
   }
   if (limit != 0 && list.size() > limit) {
-    const auto excess = static_cast<std::ptrdiff_t>(list.size() - limit);
-    std::move(list.begin(), list.begin() + excess, std::back_inserter(update.removed));
-    list.erase(list.begin(), list.begin() + excess);
+    const size_t excess = list.size() - limit;
+    const auto excess_end = list.begin() + static_cast<std::ptrdiff_t>(excess);
+    std::move(list.begin(), excess_end, std::back_inserter(update.removed));
+    list.erase(list.begin(), excess_end);
     // A binding of this very request evicted at once was never really registered.
-    std::erase_if(update.registered, [&](const Binding& b) { return !has_key(list, key_view(b)); });
+    earlier = earlier > excess ? earlier - excess : 0;
   }
+  update.registered_count = list.size() - earlier;
 }
 
 }  // namespace
@@ -84,11 +89,15 @@ std::string_view key_view(const Binding& binding) {
 }
 
 UpdateResult BindingUpdate::to_result() {
+  return to_result(std::make_shared<const std::vector<Binding>>(std::move(bindings)));
+}
+
+UpdateResult BindingUpdate::to_result(std::shared_ptr<const std::vector<Binding>> stored) {
   UpdateResult result;
   result.status = status;
   result.detail = std::move(detail);
-  result.current = std::move(bindings);
-  result.registered = std::move(registered);
+  result.current = std::move(stored);
+  result.registered_count = registered_count;
   result.removed = std::move(removed);
   return result;
 }

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,13 +36,20 @@ struct BindingUpdate {
   // The AoR's bindings after the request, oldest modification first. Equal to
   // the input minus `expired` when the status is not Ok.
   std::vector<Binding> bindings;
-  std::vector<Binding> registered;  // created or refreshed (as stored)
+  size_t registered_count = 0;      // the last ones of `bindings` were created or refreshed
   std::vector<Binding> removed;     // by removals, remove_all or the limit
   std::vector<Binding> replaced;    // earlier versions of refreshed bindings
   std::vector<Binding> expired;     // dropped because expired (report them offline)
 
-  // The UpdateResult the registrar gets (moves bindings/registered/removed).
+  // Created or refreshed (as stored): always the end of `bindings`.
+  std::span<const Binding> registered() const {
+    return std::span<const Binding>(bindings).last(std::min(registered_count, bindings.size()));
+  }
+
+  // The UpdateResult the registrar gets (moves bindings and removed).
   UpdateResult to_result();
+  // The same, with `stored` (holding what was `bindings`) as its current list.
+  UpdateResult to_result(std::shared_ptr<const std::vector<Binding>> stored);
 };
 
 // Applies `request` to `current` (the AoR's stored bindings, oldest modified

@@ -360,7 +360,7 @@ struct DatabaseLocator::State : std::enable_shared_from_this<State> {
   void sweep_in_background();
   void notify_offline(const BindingList& gone);
   void remember_connections(const std::vector<Binding>& upserts);
-  void remove_flows_closed_meanwhile(const BindingList& stored);
+  void remove_flows_closed_meanwhile(std::span<const Binding> stored);
 };
 
 void DatabaseLocator::State::notify_offline(const BindingList& gone) {
@@ -382,7 +382,7 @@ void DatabaseLocator::State::remember_connections(const std::vector<Binding>& up
 
 // A flow may close while its REGISTER is queued or being written: its
 // connection_closed() found nothing stored yet, so its rows go here.
-void DatabaseLocator::State::remove_flows_closed_meanwhile(const BindingList& stored) {
+void DatabaseLocator::State::remove_flows_closed_meanwhile(std::span<const Binding> stored) {
   std::set<transport::ConnectionId> closed;
   {
     std::lock_guard lock(connections_mutex);
@@ -471,7 +471,7 @@ UpdateResult DatabaseLocator::State::apply(UpdateRequest request, std::chrono::s
       rows_before = rows.bindings.size();
       update = apply_binding_rules(std::move(rows.bindings), request, rules, Clock::now());
       std::set<std::string, std::less<>> written;
-      for (const Binding& b : update.registered) written.insert(b.key());
+      for (const Binding& b : update.registered()) written.insert(b.key());
       std::set<std::string, std::less<>> deleted = written;
       for (const BindingList* gone : {&update.expired, &update.removed, &update.replaced}) {
         for (const Binding& b : *gone) deleted.insert(b.key());
@@ -499,7 +499,7 @@ UpdateResult DatabaseLocator::State::apply(UpdateRequest request, std::chrono::s
   if (abandoned) return error_result("database locator: timed out, rolled back");
   row_count += static_cast<long long>(update.bindings.size()) - static_cast<long long>(rows_before);
   notify_offline(update.expired);
-  remove_flows_closed_meanwhile(update.registered);
+  remove_flows_closed_meanwhile(update.registered());
   return update.to_result();
 }
 

@@ -277,7 +277,7 @@ struct HttpLocator::State : std::enable_shared_from_this<State> {
     for (const Binding& b : update->removed) {
       payloads->push_back(binding_event_payload(LocationEvent::Unregistered, b, now, true));
     }
-    for (const Binding& b : update->registered) {
+    for (const Binding& b : update->registered()) {
       payloads->push_back(binding_event_payload(LocationEvent::Registered, b, now, true));
     }
     post_in_order(payloads, 0, [weak = weak_from_this(), aor, update, expired](std::string error) {
@@ -364,7 +364,7 @@ struct HttpLocator::State : std::enable_shared_from_this<State> {
       const bool taken = own.erase(own_key(b)) > 0;
       if (taken || b.home_proxy != options.home_proxy) out.expired.push_back(b);
     }
-    for (const Binding& b : update.registered) {
+    for (const Binding& b : update.registered()) {
       if (closed.contains(b.connection)) {
         own.erase(own_key(b));
         out.closed_meanwhile.push_back(b);

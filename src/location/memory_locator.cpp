@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <mutex>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -24,9 +25,18 @@ constexpr size_t kShardCount = 16;
 
 using BindingList = std::vector<Binding>;
 
+// An AoR's list is shared with the UpdateResults that report it (see
+// SharedBindings), so it is copied before a change while one is still read.
+// Only a shard-locked update hands a list out, so a use count of one under
+// the lock means nobody else can see it.
+BindingList& writable(std::shared_ptr<BindingList>& list) {
+  if (list.use_count() > 1) list = std::make_shared<BindingList>(*list);
+  return *list;
+}
+
 struct Shard {
   std::mutex mutex;
-  std::unordered_map<std::string, BindingList> bindings_by_aor;
+  std::unordered_map<std::string, std::shared_ptr<BindingList>> bindings_by_aor;
   std::unordered_map<transport::ConnectionId, std::unordered_set<std::string>> aors_by_connection;
 
   void remember_connection(const std::string& aor, transport::ConnectionId connection) {
@@ -106,9 +116,9 @@ UpdateResult MemoryLocator::State::apply(UpdateRequest& request, BindingList& ex
   auto entry = shard.bindings_by_aor.find(request.aor);
   if (entry == shard.bindings_by_aor.end()) {
     if (request.upserts.empty()) return UpdateResult{};  // nothing stored, nothing to add
-    entry = shard.bindings_by_aor.emplace(request.aor, BindingList{}).first;
+    entry = shard.bindings_by_aor.emplace(request.aor, std::make_shared<BindingList>()).first;
   }
-  BindingList& list = entry->second;
+  BindingList& list = writable(entry->second);
   const size_t size_before = list.size();
 
   BindingRules rules;
@@ -121,15 +131,19 @@ UpdateResult MemoryLocator::State::apply(UpdateRequest& request, BindingList& ex
   const std::string& aor = entry->first;
   BindingUpdate update = apply_binding_rules(std::move(list), std::move(request), rules, Clock::now());
   list = std::move(update.bindings);
-  for (const Binding& binding : update.registered) shard.remember_connection(aor, binding.connection);
+  for (const Binding& binding : std::span<const Binding>(list).last(update.registered_count)) {
+    shard.remember_connection(aor, binding.connection);
+  }
   shard.forget_connections(aor, list, update.replaced);
   shard.forget_connections(aor, list, update.removed);
   shard.forget_connections(aor, list, update.expired);
   expired = std::move(update.expired);
-  update.bindings = list;
   adjust_count(size_before, list.size());
-  if (list.empty()) shard.bindings_by_aor.erase(entry);
-  return update.to_result();
+  if (list.empty()) {
+    shard.bindings_by_aor.erase(entry);
+    return update.to_result();
+  }
+  return update.to_result(entry->second);
 }
 
 size_t MemoryLocator::State::sweep() {
@@ -138,7 +152,13 @@ size_t MemoryLocator::State::sweep() {
   for (Shard& shard : shards) {
     std::lock_guard lock(shard.mutex);
     for (auto it = shard.bindings_by_aor.begin(); it != shard.bindings_by_aor.end();) {
-      BindingList& list = it->second;
+      const bool any_expired = std::any_of(it->second->begin(), it->second->end(),
+                                           [&](const Binding& b) { return b.expired(now); });
+      if (!any_expired) {
+        ++it;
+        continue;
+      }
+      BindingList& list = writable(it->second);
       const size_t first_expired = expired.size();
       extract_if(list, expired, [&](const Binding& b) { return b.expired(now); });
       BindingList gone(expired.begin() + static_cast<std::ptrdiff_t>(first_expired), expired.end());
@@ -202,8 +222,8 @@ void MemoryLocator::lookup(const std::string& aor, std::function<void(LookupResu
     std::lock_guard lock(shard.mutex);
     auto entry = shard.bindings_by_aor.find(aor);
     if (entry != shard.bindings_by_aor.end()) {
-      result.bindings.reserve(entry->second.size());
-      for (const Binding& binding : entry->second) {
+      result.bindings.reserve(entry->second->size());
+      for (const Binding& binding : *entry->second) {
         if (!binding.expired(now)) result.bindings.push_back(binding);
       }
     }
@@ -218,7 +238,7 @@ void MemoryLocator::list(ListRequest request, std::function<void(ListResult)> do
     std::lock_guard lock(shard.mutex);
     for (const auto& [aor, bindings] : shard.bindings_by_aor) {
       if (!aor_contains(aor, request.aor_contains)) continue;
-      matching.insert(matching.end(), bindings.begin(), bindings.end());
+      matching.insert(matching.end(), bindings->begin(), bindings->end());
     }
   }
   done(page_of(std::move(matching), request, Clock::now()));
@@ -239,9 +259,10 @@ void MemoryLocator::connection_closed(transport::ConnectionId connection) {
       auto entry = shard.bindings_by_aor.find(aor);
       if (entry == shard.bindings_by_aor.end()) continue;
       const size_t before = offline.size();
-      extract_if(entry->second, offline, [&](const Binding& b) { return b.connection == connection; });
+      BindingList& list = writable(entry->second);
+      extract_if(list, offline, [&](const Binding& b) { return b.connection == connection; });
       state_->stored -= offline.size() - before;
-      if (entry->second.empty()) shard.bindings_by_aor.erase(entry);
+      if (list.empty()) shard.bindings_by_aor.erase(entry);
     }
     shard.aors_by_connection.erase(index);
   }

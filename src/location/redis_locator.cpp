@@ -409,7 +409,7 @@ struct RedisLocator::State : std::enable_shared_from_this<State> {
       if (applied.status != UpdateStatus::Ok) return std::nullopt;
       WritePlan plan;
       plan.final_bindings = applied.bindings;
-      plan.sets = applied.registered;
+      plan.sets.assign(applied.registered().begin(), applied.registered().end());
       std::set<std::string, std::less<>> kept;
       for (const Binding& b : applied.bindings) kept.emplace(key_view(b));
       for (const BindingList* gone : {&applied.removed, &applied.expired}) {
@@ -485,7 +485,7 @@ struct RedisLocator::State : std::enable_shared_from_this<State> {
     for (const Binding& b : applied.bindings) {
       if (b.home_proxy != options.home_proxy) own.erase(binding_name(aor, key_view(b)));
     }
-    for (const Binding& b : applied.registered) {
+    for (const Binding& b : applied.registered()) {
       own[binding_name(aor, key_view(b))] = b;
       if (closed.contains(b.connection)) closed_meanwhile[b.connection].emplace(key_view(b));
     }

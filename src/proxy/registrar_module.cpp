@@ -9,6 +9,7 @@
 #include <charconv>
 #include <ctime>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -336,7 +337,7 @@ void respond_bindings(RequestContext& context, const std::vector<Binding>& bindi
   context.transaction->respond(spec);
 }
 
-void report(const std::vector<Binding>& registered, const std::vector<Binding>& removed,
+void report(std::span<const Binding> registered, const std::vector<Binding>& removed,
             const std::shared_ptr<location::RegistrationObserver>& observer) {
   const auto now = Clock::now();
   // uri_for_log() builds a string: only when the lines are written.
@@ -350,7 +351,7 @@ void report(const std::vector<Binding>& registered, const std::vector<Binding>& 
     }
   }
   if (!observer) return;
-  if (!registered.empty()) observer->on_registered(registered);
+  if (!registered.empty()) observer->on_registered({registered.begin(), registered.end()});
   if (!removed.empty()) observer->on_unregistered(removed);
 }
 
@@ -405,7 +406,7 @@ void RegistrarModule::handle(RequestContextPtr context, Next next) {
                          return respond_refusal(*context, refuse(400, "Out of order CSeq"));
                        case location::UpdateStatus::Ok:
                          respond_bindings(*context, result.current);
-                         report(result.registered, result.removed, observer);
+                         report(result.registered(), result.removed, observer);
                          return;
                      }
                    });

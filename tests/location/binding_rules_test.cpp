@@ -3,6 +3,10 @@
 // and that the function only depends on its inputs.
 #include "location/binding_rules.hpp"
 
+#include <span>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace cppbx::location {
@@ -34,7 +38,7 @@ UpdateRequest upsert(std::string contact, std::string call_id = "new", uint32_t 
   return request;
 }
 
-std::vector<std::string> contacts(const std::vector<Binding>& list) {
+std::vector<std::string> contacts(std::span<const Binding> list) {
   std::vector<std::string> out;
   for (const Binding& b : list) out.push_back(b.contact);
   return out;
@@ -60,7 +64,7 @@ TEST(BindingRules, ExpiredBindingsAreDroppedEvenWhenTheRequestIsOutOfOrder) {
   EXPECT_EQ(update.status, UpdateStatus::OutOfOrder);
   EXPECT_EQ(contacts(update.expired), std::vector<std::string>{"sip:gone"});
   EXPECT_EQ(contacts(update.bindings), std::vector<std::string>{"sip:1"});
-  EXPECT_TRUE(update.registered.empty());
+  EXPECT_TRUE(update.registered().empty());
   UpdateResult result = update.to_result();
   EXPECT_EQ(result.status, UpdateStatus::OutOfOrder);
   EXPECT_EQ(contacts(result.current), std::vector<std::string>{"sip:1"});
@@ -105,6 +109,64 @@ TEST(BindingRules, SameInputsGiveTheSameOutput) {
   EXPECT_EQ(contacts(first.bindings), contacts(second.bindings));
   EXPECT_EQ(contacts(first.expired), contacts(second.expired));
   EXPECT_EQ(contacts(list), (std::vector<std::string>{"sip:1", "sip:2"})) << "the input is not changed";
+}
+
+TEST(BindingRules, RegisteredAreTheRequestsUpsertsAtTheEnd) {
+  UpdateRequest request = upsert("sip:1");
+  Binding second;
+  second.contact = "sip:3";
+  second.expires_at = kNow + 60s;
+  request.upserts.push_back(second);
+  BindingUpdate update = apply_binding_rules({stored("sip:1", kNow + 10s), stored("sip:2", kNow + 10s)},
+                                             request, BindingRules{}, kNow);
+  ASSERT_EQ(update.status, UpdateStatus::Ok);
+  EXPECT_EQ(contacts(update.bindings), (std::vector<std::string>{"sip:2", "sip:1", "sip:3"}));
+  EXPECT_EQ(contacts(update.registered()), (std::vector<std::string>{"sip:1", "sip:3"}));
+  UpdateResult result = update.to_result();
+  EXPECT_EQ(contacts(result.registered()), (std::vector<std::string>{"sip:1", "sip:3"}));
+  EXPECT_EQ(contacts(result.current), (std::vector<std::string>{"sip:2", "sip:1", "sip:3"}));
+}
+
+TEST(BindingRules, TheSameContactTwiceInOneRequestIsRegisteredOnce) {
+  UpdateRequest request = upsert("sip:1");
+  request.upserts.push_back(request.upserts[0]);
+  BindingUpdate update = apply_binding_rules({stored("sip:2", kNow + 10s)}, request, BindingRules{}, kNow);
+  EXPECT_EQ(contacts(update.bindings), (std::vector<std::string>{"sip:2", "sip:1"}));
+  EXPECT_EQ(contacts(update.registered()), std::vector<std::string>{"sip:1"});
+}
+
+TEST(BindingRules, AnUpsertEvictedByTheLimitAtOnceIsNotRegistered) {
+  BindingRules two;
+  two.max_bindings_per_aor = 2;
+  UpdateRequest request = upsert("sip:a");
+  for (const char* contact : {"sip:b", "sip:c"}) {
+    Binding more;
+    more.contact = contact;
+    more.expires_at = kNow + 60s;
+    request.upserts.push_back(more);
+  }
+  BindingUpdate update = apply_binding_rules({stored("sip:old", kNow + 10s)}, request, two, kNow);
+  EXPECT_EQ(contacts(update.bindings), (std::vector<std::string>{"sip:b", "sip:c"}));
+  EXPECT_EQ(contacts(update.registered()), (std::vector<std::string>{"sip:b", "sip:c"}));
+  EXPECT_EQ(contacts(update.removed), (std::vector<std::string>{"sip:old", "sip:a"}));
+
+  BindingUpdate refresh = apply_binding_rules({stored("sip:x", kNow + 10s), stored("sip:y", kNow + 10s)},
+                                              upsert("sip:z"), two, kNow);
+  EXPECT_EQ(contacts(refresh.registered()), std::vector<std::string>{"sip:z"});
+  EXPECT_EQ(contacts(refresh.removed), std::vector<std::string>{"sip:x"});
+}
+
+TEST(BindingRules, RemovalsRegisterNothing) {
+  UpdateRequest request;
+  request.aor = "sip:a@x";
+  request.call_id = "new";
+  request.cseq = 2;
+  request.removals.push_back("sip:1");
+  BindingUpdate update = apply_binding_rules({stored("sip:1", kNow + 10s), stored("sip:2", kNow + 10s)},
+                                             request, BindingRules{}, kNow);
+  EXPECT_EQ(contacts(update.bindings), std::vector<std::string>{"sip:2"});
+  EXPECT_TRUE(update.registered().empty());
+  EXPECT_TRUE(update.to_result().registered().empty());
 }
 
 }  // namespace

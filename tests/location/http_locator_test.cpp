@@ -121,7 +121,7 @@ TEST_F(HttpLocatorTest, UpdatePostsTheBindingAndLookupReadsItBack) {
   make();
   auto result = update(make_request("c1", 1, {make_binding("sip:alice@192.0.2.9:5060")}));
   ASSERT_EQ(result.status, UpdateStatus::Ok) << result.detail;
-  ASSERT_EQ(result.registered.size(), 1u);
+  ASSERT_EQ(result.registered().size(), 1u);
   ASSERT_EQ(result.current.size(), 1u);
   json stored = store();
   ASSERT_EQ(stored.size(), 1u);

@@ -22,6 +22,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,7 +68,7 @@ inline UpdateRequest make_request(std::string call_id, uint32_t cseq, std::vecto
   return request;
 }
 
-inline std::vector<std::string> contacts_of(const std::vector<Binding>& bindings) {
+inline std::vector<std::string> contacts_of(std::span<const Binding> bindings) {
   std::vector<std::string> contacts;
   for (const Binding& b : bindings) contacts.push_back(b.contact);
   return contacts;

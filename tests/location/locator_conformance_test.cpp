@@ -19,7 +19,7 @@ INSTANTIATE_TEST_SUITE_P(Stores, LocatorTest,
 TEST_P(LocatorTest, UpsertStoresAndLookupFindsIt) {
   UpdateResult result = update(make_request("c1", 1, {make_binding("sip:alice@192.0.2.1")}));
   ASSERT_EQ(result.status, UpdateStatus::Ok) << result.detail;
-  EXPECT_EQ(contacts_of(result.registered), std::vector<std::string>{"sip:alice@192.0.2.1"});
+  EXPECT_EQ(contacts_of(result.registered()), std::vector<std::string>{"sip:alice@192.0.2.1"});
   EXPECT_EQ(contacts_of(result.current), std::vector<std::string>{"sip:alice@192.0.2.1"});
   EXPECT_TRUE(result.removed.empty());
 
@@ -79,7 +79,7 @@ TEST_P(LocatorTest, SameCallIdWithOlderOrEqualCSeqIsOutOfOrder) {
   for (uint32_t cseq : {4u, 5u}) {
     UpdateResult result = update(make_request("c1", cseq, {make_binding("sip:a@192.0.2.1", 600s)}));
     EXPECT_EQ(result.status, UpdateStatus::OutOfOrder) << "cseq " << cseq;
-    EXPECT_TRUE(result.registered.empty());
+    EXPECT_TRUE(result.registered().empty());
   }
   UpdateResult removal = update(make_request("c1", 3, {}, {"sip:a@192.0.2.1"}));
   EXPECT_EQ(removal.status, UpdateStatus::OutOfOrder);
@@ -123,7 +123,7 @@ TEST_P(LocatorTest, RequestLimitOverridesTheLocatorLimit) {
   request.max_bindings = 1;
   UpdateResult result = update(std::move(request));
   EXPECT_EQ(contacts_of(result.current), std::vector<std::string>{"sip:a@192.0.2.2"});
-  EXPECT_EQ(contacts_of(result.registered), std::vector<std::string>{"sip:a@192.0.2.2"});
+  EXPECT_EQ(contacts_of(result.registered()), std::vector<std::string>{"sip:a@192.0.2.2"});
   EXPECT_EQ(contacts_of(lookup()), std::vector<std::string>{"sip:a@192.0.2.2"});
 }
 

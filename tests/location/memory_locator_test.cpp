@@ -67,6 +67,32 @@ TEST(MemoryLocatorLifetime, DestroyingTheLocatorWithAPendingTimerIsSafe) {
   SUCCEED();
 }
 
+// The locator answers with the list it stores (SharedBindings); a result kept
+// after its callback must keep showing the AoR as it was then.
+TEST(MemoryLocatorSharing, AResultKeptAfterItsCallbackDoesNotChangeWithTheAoR) {
+  boost::asio::io_context io;
+  MemoryLocator locator(io, MemoryLocatorOptions{10, 5000ms});
+  auto apply = [&](UpdateRequest request) {
+    UpdateResult out;
+    locator.update(std::move(request), [&](UpdateResult r) { out = std::move(r); });
+    return out;
+  };
+  UpdateResult first = apply(make_request("c1", 1, {make_binding("sip:alice@192.0.2.1")}));
+  UpdateResult second = apply(make_request("c1", 2, {make_binding("sip:alice@192.0.2.2", 20ms)}));
+  EXPECT_EQ(contacts_of(first.current), std::vector<std::string>{"sip:alice@192.0.2.1"});
+  EXPECT_EQ(contacts_of(second.current), (std::vector<std::string>{"sip:alice@192.0.2.1", "sip:alice@192.0.2.2"}));
+  EXPECT_EQ(contacts_of(second.registered()), std::vector<std::string>{"sip:alice@192.0.2.2"});
+
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(locator.sweep_now(), 1u);
+  EXPECT_EQ(contacts_of(second.current), (std::vector<std::string>{"sip:alice@192.0.2.1", "sip:alice@192.0.2.2"}))
+      << "the sweeper changed a list a result still reads";
+  UpdateResult removal = apply(make_request("c1", 3, {}, {"sip:alice@192.0.2.1"}));
+  EXPECT_TRUE(removal.current.empty());
+  EXPECT_EQ(contacts_of(first.current), std::vector<std::string>{"sip:alice@192.0.2.1"});
+  EXPECT_EQ(locator.binding_count(), 0u);
+}
+
 // Every binding that was registered leaves exactly once: replaced (removed in
 // an UpdateResult) or reported offline by the sweeper running concurrently.
 TEST(MemoryLocatorConcurrency, SweeperAndUpdatesAccountForEveryBinding) {
@@ -90,7 +116,7 @@ TEST(MemoryLocatorConcurrency, SweeperAndUpdatesAccountForEveryBinding) {
         locator.update(make_request("c" + std::to_string(t), static_cast<uint32_t>(i + 1),
                                     {make_binding(contact, 2ms)}, {}, aor),
                        [&](UpdateResult result) {
-                         registered += result.registered.size();
+                         registered += result.registered().size();
                          removed += result.removed.size();
                        });
         locator.lookup(aor, [](LookupResult) {});

@@ -93,7 +93,7 @@ TEST_F(RedisLocatorTest, UpsertStoresAndLookupFindsEveryField) {
   RedisLocator locator(io_, options());
   UpdateResult result = update_on(locator, make_request("c1", 1, {phone_binding("sip:alice@192.0.2.1")}));
   ASSERT_EQ(result.status, UpdateStatus::Ok) << result.detail;
-  EXPECT_EQ(contacts_of(result.registered), std::vector<std::string>{"sip:alice@192.0.2.1"});
+  EXPECT_EQ(contacts_of(result.registered()), std::vector<std::string>{"sip:alice@192.0.2.1"});
   EXPECT_EQ(contacts_of(result.current), std::vector<std::string>{"sip:alice@192.0.2.1"});
 
   LookupResult found = lookup_on(locator);
