@@ -18,10 +18,10 @@ class WebhookRelay final : public location::RegistrationObserver, public locatio
  public:
   explicit WebhookRelay(std::shared_ptr<location::LocatorWebhook> initial) : current_(std::move(initial)) {}
 
-  void on_registered(const std::vector<location::Binding>& bindings) override {
+  void on_registered(std::span<const location::Binding> bindings) override {
     if (auto webhook = current_.load()) webhook->on_registered(bindings);
   }
-  void on_unregistered(const std::vector<location::Binding>& bindings) override {
+  void on_unregistered(std::span<const location::Binding> bindings) override {
     if (auto webhook = current_.load()) webhook->on_unregistered(bindings);
   }
   void on_offline(const std::vector<location::Binding>& bindings) override {

@@ -5,7 +5,7 @@
 // are called on SIP threads and must not block: queue the work.
 #pragma once
 
-#include <vector>
+#include <span>
 
 #include "location/binding.hpp"
 
@@ -15,10 +15,10 @@ class RegistrationObserver {
  public:
   virtual ~RegistrationObserver() = default;
   // Created or refreshed by a REGISTER.
-  virtual void on_registered(const std::vector<Binding>& bindings) = 0;
+  virtual void on_registered(std::span<const Binding> bindings) = 0;
   // Removed by a REGISTER (expires 0, Contact: *, or replaced because the AoR
   // reached its binding limit).
-  virtual void on_unregistered(const std::vector<Binding>& bindings) = 0;
+  virtual void on_unregistered(std::span<const Binding> bindings) = 0;
 };
 
 }  // namespace cppbx::location

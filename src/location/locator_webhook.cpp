@@ -324,15 +324,15 @@ LocatorWebhook::~LocatorWebhook() {
 
 bool LocatorWebhook::wants(LocationEvent event) const { return wanted_[static_cast<int>(event)]; }
 
-void LocatorWebhook::on_registered(const std::vector<Binding>& bindings) {
+void LocatorWebhook::on_registered(std::span<const Binding> bindings) {
   enqueue_each(LocationEvent::Registered, bindings);
 }
 
-void LocatorWebhook::on_unregistered(const std::vector<Binding>& bindings) {
+void LocatorWebhook::on_unregistered(std::span<const Binding> bindings) {
   enqueue_each(LocationEvent::Unregistered, bindings);
 }
 
-void LocatorWebhook::enqueue_each(LocationEvent kind, const std::vector<Binding>& bindings) {
+void LocatorWebhook::enqueue_each(LocationEvent kind, std::span<const Binding> bindings) {
   if (!wants(kind)) return;
   const auto now = Clock::now();
   for (const Binding& b : bindings) {

@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -72,8 +73,8 @@ class LocatorWebhook final : public RegistrationObserver, public LocationObserve
   LocatorWebhook(const LocatorWebhook&) = delete;
   LocatorWebhook& operator=(const LocatorWebhook&) = delete;
 
-  void on_registered(const std::vector<Binding>& bindings) override;
-  void on_unregistered(const std::vector<Binding>& bindings) override;
+  void on_registered(std::span<const Binding> bindings) override;
+  void on_unregistered(std::span<const Binding> bindings) override;
   void on_offline(const std::vector<Binding>& bindings) override;
 
   bool wants(LocationEvent event) const;
@@ -83,7 +84,7 @@ class LocatorWebhook final : public RegistrationObserver, public LocationObserve
  private:
   struct State;
   explicit LocatorWebhook(LocatorWebhookOptions options);
-  void enqueue_each(LocationEvent kind, const std::vector<Binding>& bindings);
+  void enqueue_each(LocationEvent kind, std::span<const Binding> bindings);
   void enqueue(LocationEvent event, std::vector<std::string> aors, std::string payload);
 
   LocatorWebhookOptions options_;

@@ -351,7 +351,7 @@ void report(std::span<const Binding> registered, const std::vector<Binding>& rem
     }
   }
   if (!observer) return;
-  if (!registered.empty()) observer->on_registered({registered.begin(), registered.end()});
+  if (!registered.empty()) observer->on_registered(registered);
   if (!removed.empty()) observer->on_unregistered(removed);
 }
 

@@ -195,7 +195,7 @@ TEST_F(WebhookDelivery, RegisteredEventWithCustomHeadersReachesTheReceiver) {
   auto o = options();
   o.headers = {{"X-API-Key", "very-secret-key-4711"}, {"Authorization", "Bearer tok-0815"}};
   auto webhook = make(o);
-  webhook->on_registered({sample_binding()});
+  webhook->on_registered(std::vector<Binding>{sample_binding()});
   json requests = received(1);
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0]["method"], "POST");
@@ -211,7 +211,7 @@ TEST_F(WebhookDelivery, RegisteredEventWithCustomHeadersReachesTheReceiver) {
   EXPECT_EQ(webhook->stats().sent, 1u);
   // A failing delivery is logged, but never with a header value.
   plan({400});
-  webhook->on_unregistered({sample_binding()});
+  webhook->on_unregistered(std::vector<Binding>{sample_binding()});
   ASSERT_EQ(received(2).size(), 2u);
   ASSERT_TRUE(settle(*webhook));
   EXPECT_NE(logs.text().find("failed"), std::string::npos) << logs.text();
@@ -223,8 +223,8 @@ TEST_F(WebhookDelivery, OneEventPerBindingForRegisterOutcomes) {
   auto webhook = make(options());
   Binding a = sample_binding("sip:1001@example.com", "first");
   Binding b = sample_binding("sip:1001@example.com", "second");
-  webhook->on_registered({a, b});
-  webhook->on_unregistered({a});
+  webhook->on_registered(std::vector<Binding>{a, b});
+  webhook->on_unregistered(std::vector<Binding>{a});
   json requests = received(3);
   ASSERT_EQ(requests.size(), 3u);
   EXPECT_EQ(body(requests[0])["location"]["user_agent"], "first");
@@ -239,7 +239,7 @@ TEST_F(WebhookDelivery, BindingsWithoutHomeProxyReportThisNode) {
   Binding ours = sample_binding("sip:1001@example.com");
   ours.home_proxy.clear();
   Binding elsewhere = sample_binding("sip:1002@example.com");  // sip:203.0.113.5:5060
-  webhook->on_registered({ours});
+  webhook->on_registered(std::vector<Binding>{ours});
   webhook->on_offline({ours, elsewhere});
   json requests = received(2);
   ASSERT_EQ(requests.size(), 2u);
@@ -254,8 +254,8 @@ TEST_F(WebhookDelivery, EventsFilterSendsOnlyTheChosenEvents) {
   o.events = {"offline"};
   auto webhook = make(o);
   EXPECT_FALSE(webhook->wants(LocationEvent::Registered));
-  webhook->on_registered({sample_binding()});
-  webhook->on_unregistered({sample_binding()});
+  webhook->on_registered(std::vector<Binding>{sample_binding()});
+  webhook->on_unregistered(std::vector<Binding>{sample_binding()});
   webhook->on_offline({sample_binding("sip:1001@example.com"), sample_binding("sip:1002@example.com")});
   ASSERT_TRUE(settle(*webhook));
   std::this_thread::sleep_for(200ms);
@@ -269,7 +269,7 @@ TEST_F(WebhookDelivery, EventsFilterSendsOnlyTheChosenEvents) {
 TEST_F(WebhookDelivery, ServerErrorIsRetriedWithBackoffThenDelivered) {
   plan({503});
   auto webhook = make(options());
-  webhook->on_registered({sample_binding()});
+  webhook->on_registered(std::vector<Binding>{sample_binding()});
   json requests = received(2);
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0]["body"], requests[1]["body"]);
@@ -285,7 +285,7 @@ TEST_F(WebhookDelivery, ServerErrorIsRetriedWithBackoffThenDelivered) {
 TEST_F(WebhookDelivery, ClientErrorIsNotRetried) {
   plan({400});
   auto webhook = make(options());
-  webhook->on_registered({sample_binding()});
+  webhook->on_registered(std::vector<Binding>{sample_binding()});
   ASSERT_EQ(received(1).size(), 1u);
   ASSERT_TRUE(settle(*webhook));
   std::this_thread::sleep_for(500ms);  // longer than the backoff: no second attempt
@@ -302,7 +302,7 @@ TEST_F(WebhookDelivery, AttemptsAreBoundedByMaxAttempts) {
   o.max_attempts = 3;
   o.backoff_initial = 50ms;
   auto webhook = make(o);
-  webhook->on_registered({sample_binding()});
+  webhook->on_registered(std::vector<Binding>{sample_binding()});
   ASSERT_TRUE(settle(*webhook));
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(receiver_.requests().size(), 3u);
@@ -319,10 +319,10 @@ TEST_F(WebhookDelivery, FullQueueDropsTheOldestEventsAndCountsThem) {
   o.max_concurrent = 1;
   o.queue_size = 3;
   auto webhook = make(o);
-  webhook->on_registered({sample_binding("sip:1@example.com", "e1")});
+  webhook->on_registered(std::vector<Binding>{sample_binding("sip:1@example.com", "e1")});
   ASSERT_EQ(received(1).size(), 1u);  // e1 is in flight, not queued
   for (int i = 2; i <= 6; ++i) {
-    webhook->on_registered({sample_binding("sip:" + std::to_string(i) + "@example.com", "e" + std::to_string(i))});
+    webhook->on_registered(std::vector<Binding>{sample_binding("sip:" + std::to_string(i) + "@example.com", "e" + std::to_string(i))});
   }
   auto s = webhook->stats();
   EXPECT_EQ(s.queued, 3u);
@@ -341,10 +341,10 @@ TEST_F(WebhookDelivery, EventsOfOneAorStayInOrderAcrossRetriesWhileOthersGoOn) {
   auto o = options();
   o.backoff_initial = 500ms;
   auto webhook = make(o);
-  webhook->on_registered({sample_binding("sip:alice@example.com", "alice-1")});
+  webhook->on_registered(std::vector<Binding>{sample_binding("sip:alice@example.com", "alice-1")});
   ASSERT_EQ(received(1).size(), 1u);  // answered 503: alice-1 waits for its retry
-  webhook->on_unregistered({sample_binding("sip:alice@example.com", "alice-2")});
-  webhook->on_registered({sample_binding("sip:bob@example.com", "bob-1")});
+  webhook->on_unregistered(std::vector<Binding>{sample_binding("sip:alice@example.com", "alice-2")});
+  webhook->on_registered(std::vector<Binding>{sample_binding("sip:bob@example.com", "bob-1")});
   webhook->on_offline({sample_binding("sip:alice@example.com", "alice-3"),
                        sample_binding("sip:bob@example.com", "bob-2")});
   ASSERT_TRUE(settle(*webhook));
@@ -366,7 +366,7 @@ TEST_F(WebhookDelivery, ReceiverDownThenUpGetsTheEventAfterARetry) {
   o.max_attempts = 6;
   o.backoff_initial = 300ms;
   auto webhook = make(o);
-  webhook->on_registered({sample_binding()});
+  webhook->on_registered(std::vector<Binding>{sample_binding()});
   std::this_thread::sleep_for(400ms);
   EXPECT_GE(webhook->stats().retried, 1u);
   ASSERT_TRUE(receiver_.start());
@@ -384,7 +384,7 @@ TEST_F(WebhookDelivery, ObserverCallsNeverWaitForASlowReceiver) {
   std::vector<Binding> many;
   const auto start = SteadyClock::now();
   for (int i = 0; i < 500; ++i) {
-    webhook->on_registered({sample_binding("sip:" + std::to_string(i) + "@example.com")});
+    webhook->on_registered(std::vector<Binding>{sample_binding("sip:" + std::to_string(i) + "@example.com")});
   }
   const auto took = SteadyClock::now() - start;
   EXPECT_LT(took, 200ms) << "500 events must be queued without waiting";

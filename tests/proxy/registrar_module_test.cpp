@@ -3,6 +3,7 @@
 // fake server transaction that records the response it is asked to send.
 #include "proxy/registrar_module.hpp"
 
+#include <span>
 #include <sstream>
 
 #include <boost/asio/io_context.hpp>
@@ -47,8 +48,8 @@ struct Register {
 
 class RecordingObserver : public location::RegistrationObserver {
  public:
-  void on_registered(const std::vector<Binding>& bindings) override { registered.push_back(bindings); }
-  void on_unregistered(const std::vector<Binding>& bindings) override { unregistered.push_back(bindings); }
+  void on_registered(std::span<const Binding> bindings) override { registered.emplace_back(bindings.begin(), bindings.end()); }
+  void on_unregistered(std::span<const Binding> bindings) override { unregistered.emplace_back(bindings.begin(), bindings.end()); }
   std::vector<std::vector<Binding>> registered;
   std::vector<std::vector<Binding>> unregistered;
 };
