@@ -28,9 +28,15 @@ using BindingList = std::vector<Binding>;
 // An AoR's list is shared with the UpdateResults that report it (see
 // SharedBindings), so it is copied before a change while one is still read.
 // Only a shard-locked update hands a list out, so a use count of one under
-// the lock means nobody else can see it.
+// the lock means nobody else can see it. use_count() is a relaxed read: the
+// acquire fence orders the last reader's reads (it released its reference)
+// before our writes.
 BindingList& writable(std::shared_ptr<BindingList>& list) {
-  if (list.use_count() > 1) list = std::make_shared<BindingList>(*list);
+  if (list.use_count() > 1) {
+    list = std::make_shared<BindingList>(*list);
+  } else {
+    std::atomic_thread_fence(std::memory_order_acquire);
+  }
   return *list;
 }
 
