@@ -42,13 +42,12 @@ struct BindingUpdate {
   std::vector<Binding> expired;     // dropped because expired (report them offline)
 
   // Created or refreshed (as stored): always the end of `bindings`.
-  std::span<const Binding> registered() const {
-    return std::span<const Binding>(bindings).last(std::min(registered_count, bindings.size()));
-  }
+  std::span<const Binding> registered() const { return newest(bindings, registered_count); }
 
   // The UpdateResult the registrar gets (moves bindings and removed).
   UpdateResult to_result();
-  // The same, with `stored` (holding what was `bindings`) as its current list.
+  // The same, with `stored` (holding what was `bindings`; null when that was
+  // empty) as its current list.
   UpdateResult to_result(std::shared_ptr<const std::vector<Binding>> stored);
 };
 

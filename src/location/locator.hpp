@@ -61,6 +61,12 @@ class SharedBindings {
   std::shared_ptr<const std::vector<Binding>> list_;
 };
 
+// The last `count` bindings of `list` (all of them when it holds fewer): an
+// update's created or refreshed bindings, which always end the AoR's list.
+inline std::span<const Binding> newest(const std::vector<Binding>& list, size_t count) {
+  return std::span<const Binding>(list).last(std::min(count, list.size()));
+}
+
 struct UpdateResult {
   UpdateStatus status = UpdateStatus::Ok;
   SharedBindings current;           // every binding of the AoR after the update
@@ -70,10 +76,7 @@ struct UpdateResult {
   std::vector<Binding> removed;     // removed by this request (incl. replaced oldest)
   std::string detail;
 
-  std::span<const Binding> registered() const {
-    const std::vector<Binding>& list = current.list();
-    return std::span<const Binding>(list).last(std::min(registered_count, list.size()));
-  }
+  std::span<const Binding> registered() const { return newest(current.list(), registered_count); }
 };
 
 // What list() enumerates: the unexpired bindings of every AoR whose text

@@ -137,7 +137,7 @@ UpdateResult MemoryLocator::State::apply(UpdateRequest& request, BindingList& ex
   const std::string& aor = entry->first;
   BindingUpdate update = apply_binding_rules(std::move(list), std::move(request), rules, Clock::now());
   list = std::move(update.bindings);
-  for (const Binding& binding : std::span<const Binding>(list).last(update.registered_count)) {
+  for (const Binding& binding : newest(list, update.registered_count)) {
     shard.remember_connection(aor, binding.connection);
   }
   shard.forget_connections(aor, list, update.replaced);
@@ -147,7 +147,7 @@ UpdateResult MemoryLocator::State::apply(UpdateRequest& request, BindingList& ex
   adjust_count(size_before, list.size());
   if (list.empty()) {
     shard.bindings_by_aor.erase(entry);
-    return update.to_result();
+    return update.to_result(nullptr);
   }
   return update.to_result(entry->second);
 }
