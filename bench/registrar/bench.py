@@ -98,6 +98,10 @@ def cpu_seconds(pids):
     return stat_sum(pids, (11, 12)) / CLOCK_TICKS  # utime, stime
 
 
+def kernel_cpu_seconds(pids):
+    return stat_sum(pids, (12,)) / CLOCK_TICKS  # stime
+
+
 def minor_faults(pids):
     """Minor page faults (first touches of fresh pages), summed."""
     return stat_sum(pids, (7,))  # minflt
@@ -287,9 +291,11 @@ def fixed_rate_phase(server, csv, workdir, calls, rate):
     pids = process_tree(server.process.pid)
     start_rss, start_pss = status_kib(pids, "VmRSS"), pss_kib(pids)
     before, faults_before = cpu_seconds(pids), minor_faults(pids)
+    kernel_before = kernel_cpu_seconds(pids)
     run = sipp_run(server, csv, workdir, calls, rate, calls / rate)
     pids = process_tree(server.process.pid)
     after, faults_after = cpu_seconds(pids), minor_faults(pids)
+    kernel_after = kernel_cpu_seconds(pids)
     if run["successful"] <= 0:
         raise RuntimeError(f"{server.name}: no successful registration\n{run['result'].describe()}")
     return {
@@ -297,6 +303,7 @@ def fixed_rate_phase(server, csv, workdir, calls, rate):
         "successful": run["successful"], "failed": run["failed"],
         "cpu_us_per_reg": (after - before) * 1e6 / run["successful"],
         "cpu_seconds": after - before,
+        "kernel_us_per_reg": (kernel_after - kernel_before) * 1e6 / run["successful"],
         "faults_per_reg": (faults_after - faults_before) / run["successful"],
         "response_ms": run["response_ms"],
         "start_rss_kib": start_rss,
@@ -318,7 +325,8 @@ def quiet_memory(server, phase, quiet_seconds):
     phase["pss_kib"] = pss_kib(pids)
 
 
-ROUND_KEYS = ("successful", "failed", "cpu_us_per_reg", "cpu_seconds", "faults_per_reg",
+ROUND_KEYS = ("successful", "failed", "cpu_us_per_reg", "cpu_seconds", "kernel_us_per_reg",
+              "faults_per_reg",
               "response_ms")
 
 
@@ -391,7 +399,7 @@ def round_ratios(rounds, key):
 
 def medians(rounds, name):
     return {key: statistics.median(r[name][key] for r in rounds)
-            for key in ("cpu_us_per_reg", "faults_per_reg")}
+            for key in ("cpu_us_per_reg", "kernel_us_per_reg", "faults_per_reg")}
 
 
 def median_ratio(rounds, key):
@@ -413,6 +421,8 @@ def report(fixed, rounds, knees, args):
         f"{ratio(knees['cppbx'], knees['kamailio']):>16s}",
         f"{'CPU per registration':36s}{cm['cpu_us_per_reg']:>11.1f} us{km['cpu_us_per_reg']:>11.1f} us"
         f"{median_ratio(rounds, 'cpu_us_per_reg'):>16s}",
+        f"{'  of it in the kernel (stime)':36s}{cm['kernel_us_per_reg']:>11.1f} us{km['kernel_us_per_reg']:>11.1f} us"
+        f"{median_ratio(rounds, 'kernel_us_per_reg'):>16s}",
         f"{'CPU per registration, each round':36s}{each:>44s}",
         f"{'page faults per registration':36s}{cm['faults_per_reg']:>14.2f}{km['faults_per_reg']:>14.2f}"
         f"{median_ratio(rounds, 'faults_per_reg'):>16s}",

@@ -78,7 +78,8 @@ def main():
                 subprocess.run(["callgrind_control", "--zero", str(server.process.pid)], check=False)
             phase = b.fixed_rate_phase(server, csv, workdir, args.calls, args.rate)
             print(f"ok {phase['successful']} failed {phase['failed']} "
-                  f"cpu {phase['cpu_us_per_reg']:.1f} us/reg ({phase['cpu_seconds']:.2f} s) "
+                  f"cpu {phase['cpu_us_per_reg']:.1f} us/reg ({phase['cpu_seconds']:.2f} s, "
+                  f"kernel {phase['kernel_us_per_reg']:.1f} us/reg) "
                   f"page faults {phase['faults_per_reg']:.2f}/reg "
                   f"start rss {phase['start_rss_kib'] / 1024:.1f} MB "
                   f"peak rss {phase['vm_hwm_kib'] / 1024:.1f} MB "
