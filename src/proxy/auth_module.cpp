@@ -183,12 +183,10 @@ struct Attempt {
   auth::ClientIdentity client() const {
     auth::ClientIdentity identity{source_address, request().call_id(),
                                   request().from().uri.user, request().method_text(), {}, 0};
-    if (const sip::Header* contact = request().find(sip::HeaderId::Contact)) {
-      auto entries = sip::parse_contacts(contact->value);
-      if (entries && !entries->empty() && !entries->front().star) {
-        identity.contact_host = entries->front().address.uri.host;
-        identity.contact_port = entries->front().address.uri.port;
-      }
+    const std::vector<sip::Contact>& contacts = request().contacts();
+    if (!contacts.empty() && !contacts.front().star) {
+      identity.contact_host = contacts.front().address.uri.host;
+      identity.contact_port = contacts.front().address.uri.port;
     }
     return identity;
   }

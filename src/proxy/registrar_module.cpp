@@ -158,18 +158,6 @@ std::optional<uint32_t> header_expires(const sip::Message& request) {
   return parse_expires(header->value);
 }
 
-// Every Contact entry of the request, across all Contact header lines.
-std::optional<std::vector<sip::Contact>> all_contacts(const sip::Message& request) {
-  std::vector<sip::Contact> contacts;
-  for (const sip::Header& header : request.headers()) {
-    if (header.id != sip::HeaderId::Contact) continue;
-    auto parsed = sip::parse_contacts(header.value);
-    if (!parsed) return std::nullopt;
-    contacts.insert(contacts.end(), parsed->begin(), parsed->end());
-  }
-  return contacts;
-}
-
 class Planner {
  public:
   Planner(const RequestContext& context, const ServerIdentity& identity, const RegistrarOptions& options)
@@ -190,16 +178,13 @@ class Planner {
     plan.update.cseq = request_.cseq().number;
 
     header_expires_ = header_expires(request_);
-    auto contacts = all_contacts(request_);
-    if (!contacts) {
-      plan.refusal = refuse(400, "Bad Contact");
-      return plan;
-    }
-    if (contacts->empty()) {
+    // The parser refused a request whose Contact does not parse.
+    const std::vector<sip::Contact>& contacts = request_.contacts();
+    if (contacts.empty()) {
       plan.query = true;
       return plan;
     }
-    plan.refusal = plan_contacts(*contacts, plan.update);
+    plan.refusal = plan_contacts(contacts, plan.update);
     return plan;
   }
 

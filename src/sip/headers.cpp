@@ -287,21 +287,22 @@ std::optional<uint32_t> Contact::expires() const {
   return parse_uint32(*value).value_or(UINT32_MAX);
 }
 
-std::optional<std::vector<Contact>> parse_contacts(std::string_view value) {
-  std::vector<Contact> contacts;
+bool append_contacts(std::string_view value, std::vector<Contact>& out) {
   if (trim(value) == "*") {
-    Contact star;
-    star.star = true;
-    contacts.push_back(star);
-    return contacts;
+    out.push_back(Contact{true, {}});
+    return true;
   }
-  bool ok = for_each_list_item(value, [&contacts](std::string_view item) {
+  return for_each_list_item(value, [&out](std::string_view item) {
     auto address = parse_name_addr(item);
     if (!address) return false;
-    contacts.push_back(Contact{false, *address});
+    out.push_back(Contact{false, *address});
     return true;
   });
-  if (!ok || contacts.empty()) return std::nullopt;
+}
+
+std::optional<std::vector<Contact>> parse_contacts(std::string_view value) {
+  std::vector<Contact> contacts;
+  if (!append_contacts(value, contacts) || contacts.empty()) return std::nullopt;
   return contacts;
 }
 

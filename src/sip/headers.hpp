@@ -67,6 +67,9 @@ struct Contact {
 };
 // Returns nullopt when any entry is malformed.
 std::optional<std::vector<Contact>> parse_contacts(std::string_view value);
+// Appends the entries of one Contact header value to `out`; false when any
+// entry is malformed (`out` may then hold the entries before it).
+bool append_contacts(std::string_view value, std::vector<Contact>& out);
 
 // Digest challenge / credentials (RFC 3261 22, RFC 7616). Values are unquoted
 // views; escaped quotes inside quoted strings are left as written.

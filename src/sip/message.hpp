@@ -8,8 +8,8 @@
 //
 // Headers a proxy does not touch are serialized byte for byte from the
 // original buffer. The few structured headers the core needs on every message
-// (top Via, From, To, Call-ID, CSeq, Max-Forwards, Content-Length) are parsed
-// once during parse(); everything else is parsed on demand with the helpers
+// (top Via, From, To, Call-ID, CSeq, Max-Forwards, Content-Length, Contact)
+// are parsed once during parse(); everything else is parsed on demand with the helpers
 // in uri.hpp and headers.hpp.
 #pragma once
 
@@ -87,6 +87,9 @@ class Message {
   const CSeq& cseq() const { return cseq_; }
   // -1 when the header is absent.
   int max_forwards() const { return max_forwards_; }
+  // Every entry of every Contact header line, in order ("*" is one entry
+  // with `star` set); empty when the message has no Contact.
+  const std::vector<Contact>& contacts() const { return contacts_; }
 
   // The whole message as received.
   std::string_view raw() const { return {buffer_.get(), size_}; }
@@ -118,6 +121,7 @@ class Message {
   std::string_view call_id_;
   CSeq cseq_;
   int max_forwards_ = -1;
+  std::vector<Contact> contacts_;
 };
 
 }  // namespace cppbx::sip

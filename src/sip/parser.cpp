@@ -42,13 +42,6 @@ bool valid_call_id(std::string_view id) {
   return true;
 }
 
-bool valid_contact_value(std::string_view value) {
-  if (trim(value) == "*") return true;
-  return for_each_list_item(value, [](std::string_view item) {
-    return parse_name_addr(item).has_value();
-  });
-}
-
 // Replaces every line break and the whitespace after it with one space
 // (RFC 3261 7.3.1: folding is equivalent to a single SP).
 std::string unfold(std::string_view text) {
@@ -336,7 +329,7 @@ void Parser::check_core_headers() {
         break;
       }
       case HeaderId::Contact:
-        contact_ok = contact_ok && valid_contact_value(h.value);
+        contact_ok = contact_ok && append_contacts(h.value, msg_.contacts_);
         break;
       default:
         break;

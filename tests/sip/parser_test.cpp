@@ -101,6 +101,43 @@ TEST(Parser, MultipleHeaderLinesAndListValues) {
   EXPECT_EQ(r.message->top_via().host, "pc33.atlanta.example.com");
 }
 
+TEST(Parser, ContactsOfEveryLineInOrder) {
+  ParseResult r = parse_message(request(
+      "Contact: \"A, B\" <sip:a@h1;transport=tcp>;expires=60, sip:b@h2\r\n"
+      "m: <sip:c@[2001:db8::1]:5070>;+sip.instance=\"<urn:uuid:1>\"\r\n"));
+  ASSERT_EQ(r.status, ParseStatus::Ok) << r.reason;
+  const std::vector<Contact>& contacts = r.message->contacts();
+  ASSERT_EQ(contacts.size(), 3u);
+  EXPECT_EQ(contacts[0].address.display_name, "A, B");
+  EXPECT_EQ(contacts[0].address.uri.host, "h1");
+  EXPECT_EQ(contacts[0].expires(), 60u);
+  EXPECT_EQ(contacts[1].address.uri.user, "b");
+  EXPECT_EQ(contacts[2].address.uri.port, 5070);
+  EXPECT_EQ(contacts[2].address.param("+sip.instance"), "<urn:uuid:1>");
+  for (const Contact& contact : contacts) EXPECT_FALSE(contact.star);
+}
+
+TEST(Parser, StarContactAndNoContact) {
+  ParseResult star = parse_message(request("Contact:  * \r\n"));
+  ASSERT_EQ(star.status, ParseStatus::Ok) << star.reason;
+  ASSERT_EQ(star.message->contacts().size(), 1u);
+  EXPECT_TRUE(star.message->contacts()[0].star);
+
+  ParseResult none = parse_message(request());
+  ASSERT_EQ(none.status, ParseStatus::Ok) << none.reason;
+  EXPECT_TRUE(none.message->contacts().empty());
+}
+
+TEST(Parser, ContactsSurviveMovingTheMessage) {
+  std::string text = request("Contact: <sip:alice@pc33.atlanta.example.com>\r\n");
+  ParseResult r = parse_message(text);
+  ASSERT_TRUE(r.message);
+  Message moved = std::move(*r.message);
+  text.assign(text.size(), 'x');
+  ASSERT_EQ(moved.contacts().size(), 1u);
+  EXPECT_EQ(moved.contacts()[0].address.uri.host, "pc33.atlanta.example.com");
+}
+
 TEST(Parser, DatagramBodyLengthRules) {
   std::string base = request("", "12345");
   // Smaller Content-Length: extra bytes are dropped.
@@ -178,6 +215,11 @@ INSTANTIATE_TEST_SUITE_P(
                 ParseStatus::VersionUnsupported, true},
         BadCase{"HeaderWithoutColon", replace(kGood, "Max-Forwards: 70", "Max-Forwards 70"),
                 "Bad header line", ParseStatus::Malformed, true},
+        BadCase{"StarAmongContacts", request("Contact: *, <sip:a@h>\r\n"), "Bad Contact",
+                ParseStatus::Malformed, true},
+        BadCase{"EmptyContact", request("Contact: \r\n"), "Bad Contact", ParseStatus::Malformed, true},
+        BadCase{"BadSecondContactLine", request("Contact: <sip:a@h>\r\nContact: <sip:b@h\r\n"),
+                "Bad Contact", ParseStatus::Malformed, true},
         BadCase{"Garbage", "\x01\x02 hello", "Bad Request-Line", ParseStatus::Malformed, false},
         BadCase{"Empty", "\r\n\r\n", "Empty message", ParseStatus::Malformed, false},
         BadCase{"BigCode", replace(kGood, "INVITE sip:bob@biloxi.example.com SIP/2.0", "SIP/2.0 700 Weird"),
