@@ -6,9 +6,14 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstring>
 #include <optional>
+#include <string_view>
 #include <system_error>
+#include <utility>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
@@ -32,6 +37,52 @@ asio::ip::address unmapped(const asio::ip::address& address) {
 }
 }  // namespace
 
+// What one recvmmsg fills: kBatchSize buffers (only the bytes a datagram
+// takes are ever touched) and their senders.
+struct UdpListener::ReceiveBatch {
+  std::unique_ptr<char[]> buffers = std::make_unique<char[]>(kBatchSize * kReceiveBufferSize);
+  std::array<mmsghdr, kBatchSize> headers{};
+  std::array<iovec, kBatchSize> vectors{};
+  std::array<sockaddr_storage, kBatchSize> addresses{};
+  std::array<udp::endpoint, kBatchSize> senders{};
+
+  ReceiveBatch() {
+    for (size_t i = 0; i < kBatchSize; ++i) {
+      vectors[i] = {buffers.get() + i * kReceiveBufferSize, kReceiveBufferSize};
+      headers[i].msg_hdr.msg_iov = &vectors[i];
+      headers[i].msg_hdr.msg_iovlen = 1;
+      headers[i].msg_hdr.msg_name = &addresses[i];
+    }
+  }
+  // recvmmsg overwrites the lengths.
+  void reset() {
+    for (auto& header : headers) header.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+  }
+  std::string_view bytes(size_t i) const { return {buffers.get() + i * kReceiveBufferSize, headers[i].msg_len}; }
+  void read_sender(size_t i) {
+    size_t length = std::min<size_t>(headers[i].msg_hdr.msg_namelen, senders[i].capacity());
+    std::memcpy(senders[i].data(), &addresses[i], length);
+    senders[i].resize(length);
+  }
+};
+
+// Datagrams a batch's handlers sent to that batch's peers, sent together
+// when the batch is done.
+struct UdpListener::PendingSends {
+  const UdpListener* listener = nullptr;
+  std::span<const udp::endpoint> peers;
+  std::vector<std::pair<udp::endpoint, std::string>> datagrams;
+
+  bool holds_for(const UdpListener* sender, const udp::endpoint& to) const {
+    if (sender != listener) return false;
+    for (const udp::endpoint& peer : peers)
+      if (peer == to) return true;
+    return false;
+  }
+};
+
+thread_local UdpListener::PendingSends* UdpListener::pending_sends_ = nullptr;
+
 std::optional<udp::endpoint> UdpListener::destination_for(const Peer& to) const {
   if (local_.address.is_v6()) {
     if (to.address.is_v4()) {
@@ -48,6 +99,8 @@ UdpListener::Socket::Socket(asio::io_context& io)
     : strand(asio::make_strand(io)),
       socket(strand),
       buffer(std::make_unique<char[]>(kReceiveBufferSize)) {}
+
+UdpListener::Socket::~Socket() = default;
 
 UdpListener::UdpListener(asio::io_context& io, TransportContextPtr context)
     : io_(io), context_(std::move(context)) {}
@@ -102,6 +155,7 @@ void UdpListener::start_receiving(bool blocking_receivers) {
       if (ec) throw std::system_error(ec, "cannot release UDP socket from Asio");
       socket->owns_fd = true;
       ::setsockopt(socket->fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+      socket->batch = std::make_unique<ReceiveBatch>();
       receivers_.emplace_back([this, s = socket.get()] { receive_blocking(*s); });
     }
     return;
@@ -117,20 +171,21 @@ void UdpListener::receive(Socket& socket) {
       [self = shared_from_this(), s = &socket](const boost::system::error_code& ec, size_t size) {
         if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor || self->closed_) return;
         // Other errors (e.g. ICMP feedback) concern one datagram: keep going.
-        if (!ec) self->on_datagram(*s, size);
+        if (!ec) self->on_datagram(std::string_view(s->buffer.get(), size), s->sender);
         self->receive(*s);
       });
 }
 
 void UdpListener::receive_blocking(Socket& socket) {
   const int fd = socket.fd;
+  ReceiveBatch& batch = *socket.batch;
   while (!closed_.load(std::memory_order_acquire)) {
-    auto length = static_cast<socklen_t>(socket.sender.capacity());
-    ssize_t size = ::recvfrom(fd, socket.buffer.get(), kReceiveBufferSize, 0, socket.sender.data(), &length);
+    batch.reset();
+    // MSG_WAITFORONE: block (up to SO_RCVTIMEO) for the first datagram only.
+    int count = ::recvmmsg(fd, batch.headers.data(), kBatchSize, MSG_WAITFORONE, nullptr);
     if (closed_.load(std::memory_order_acquire)) return;
-    if (size >= 0) {
-      socket.sender.resize(length);
-      on_datagram(socket, static_cast<size_t>(size));
+    if (count > 0) {
+      handle_batch(socket, static_cast<size_t>(count));
       continue;
     }
     switch (errno) {
@@ -170,12 +225,57 @@ void UdpListener::join_receivers() {
   receivers_.clear();
 }
 
-void UdpListener::on_datagram(Socket& socket, size_t size) {
+void UdpListener::handle_batch(Socket& socket, size_t count) {
+  ReceiveBatch& batch = *socket.batch;
+  for (size_t i = 0; i < count; ++i) batch.read_sender(i);
+  if (count == 1) {  // nothing to gather: answers go out at once, as before
+    on_datagram(batch.bytes(0), batch.senders[0]);
+    return;
+  }
+  PendingSends pending{this, std::span<const udp::endpoint>(batch.senders.data(), count), {}};
+  pending_sends_ = &pending;
+  for (size_t i = 0; i < count && !closed_.load(std::memory_order_acquire); ++i) {
+    on_datagram(batch.bytes(i), batch.senders[i]);
+  }
+  pending_sends_ = nullptr;
+  flush(socket, pending);
+}
+
+void UdpListener::flush(Socket& socket, PendingSends& pending) {
+  auto& datagrams = pending.datagrams;
+  if (datagrams.empty() || closed_.load(std::memory_order_acquire)) return;
+  std::vector<iovec> vectors(datagrams.size());
+  std::vector<mmsghdr> headers(datagrams.size());
+  for (size_t i = 0; i < datagrams.size(); ++i) {
+    auto& [to, bytes] = datagrams[i];
+    vectors[i] = {bytes.data(), bytes.size()};
+    headers[i].msg_hdr.msg_name = to.data();
+    headers[i].msg_hdr.msg_namelen = static_cast<socklen_t>(to.size());
+    headers[i].msg_hdr.msg_iov = &vectors[i];
+    headers[i].msg_hdr.msg_iovlen = 1;
+  }
+  size_t done = 0;
+  while (done < datagrams.size()) {
+    int sent = ::sendmmsg(socket.fd, headers.data() + done, static_cast<unsigned>(datagrams.size() - done),
+                          MSG_DONTWAIT);
+    if (sent > 0) {
+      done += static_cast<size_t>(sent);
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      for (; done < datagrams.size(); ++done) {
+        send_later(socket, datagrams[done].first, std::move(datagrams[done].second));
+      }
+    } else if (errno != EINTR) {
+      ++done;  // this one datagram failed (ICMP feedback ...): go on with the rest
+    }
+  }
+}
+
+void UdpListener::on_datagram(std::string_view bytes, const udp::endpoint& sender) {
   Inbound inbound;
-  inbound.parsed = sip::parse_message(std::string_view(socket.buffer.get(), size), context_->limits);
-  inbound.peer = {Protocol::Udp, unmapped(socket.sender.address()), socket.sender.port(), 0};
+  inbound.parsed = sip::parse_message(bytes, context_->limits);
+  inbound.peer = {Protocol::Udp, unmapped(sender.address()), sender.port(), 0};
   inbound.local = local_;
-  inbound.size = size;
+  inbound.size = bytes.size();
   context_->deliver(std::move(inbound));
 }
 
@@ -184,6 +284,10 @@ bool UdpListener::send(const Peer& to, std::string&& bytes) {
   Socket& socket = *sockets_[next_sender_.fetch_add(1, std::memory_order_relaxed) % sockets_.size()];
   std::optional<udp::endpoint> endpoint = destination_for(to);
   if (!endpoint) return false;
+  if (pending_sends_ != nullptr && pending_sends_->holds_for(this, *endpoint)) {
+    pending_sends_->datagrams.emplace_back(*endpoint, std::move(bytes));
+    return true;
+  }
   ssize_t sent = ::sendto(socket.fd, bytes.data(), bytes.size(), MSG_DONTWAIT,
                           endpoint->data(), static_cast<socklen_t>(endpoint->size()));
   if (sent >= 0) return true;
