@@ -37,10 +37,10 @@ asio::ip::address unmapped(const asio::ip::address& address) {
 }
 }  // namespace
 
-// What one recvmmsg fills: kBatchSize buffers (only the bytes a datagram
-// takes are ever touched) and their senders.
+// What one recvmmsg fills: kBatchSize buffers and their senders.
 struct UdpListener::ReceiveBatch {
-  std::unique_ptr<char[]> buffers = std::make_unique<char[]>(kBatchSize * kReceiveBufferSize);
+  // Not zeroed: pages no datagram reaches are never touched.
+  std::unique_ptr<char[]> buffers = std::make_unique_for_overwrite<char[]>(kBatchSize * kReceiveBufferSize);
   std::array<mmsghdr, kBatchSize> headers{};
   std::array<iovec, kBatchSize> vectors{};
   std::array<sockaddr_storage, kBatchSize> addresses{};
