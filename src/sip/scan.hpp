@@ -95,11 +95,10 @@ inline size_t end_of_quoted(std::string_view s, size_t i) {
 // when a callback returned false.
 template <class OnItem>
 bool for_each_list_item(std::string_view value, OnItem&& on_item) {
-  // Nearly every Via and Contact holds one item and no quotes: two memchr
-  // calls then replace the scan character by character.
-  if (value.find(',') == std::string_view::npos && value.find('"') == std::string_view::npos) {
-    return on_item(trim(value));
-  }
+  // Nearly every Via and Contact holds one item: without a comma there is
+  // nothing to split, quotes or not (a phone's Contact quotes its
+  // +sip.instance), and one memchr replaces the scan character by character.
+  if (value.find(',') == std::string_view::npos) return on_item(trim(value));
   size_t start = 0;
   bool in_angle = false;
   for (size_t i = 0; i < value.size(); ++i) {
