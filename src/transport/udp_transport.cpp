@@ -97,8 +97,7 @@ std::optional<udp::endpoint> UdpListener::destination_for(const Peer& to) const 
 
 UdpListener::Socket::Socket(asio::io_context& io)
     : strand(asio::make_strand(io)),
-      socket(strand),
-      buffer(std::make_unique<char[]>(kReceiveBufferSize)) {}
+      socket(strand) {}
 
 UdpListener::Socket::~Socket() = default;
 
@@ -161,6 +160,7 @@ void UdpListener::start_receiving(bool blocking_receivers) {
     return;
   }
   for (auto& socket : sockets_) {
+    socket->buffer = std::make_unique_for_overwrite<char[]>(kReceiveBufferSize);
     asio::post(socket->strand, [self = shared_from_this(), s = socket.get()] { self->receive(*s); });
   }
 }
@@ -233,11 +233,15 @@ void UdpListener::handle_batch(Socket& socket, size_t count) {
     return;
   }
   PendingSends pending{this, std::span<const udp::endpoint>(batch.senders.data(), count), {}};
-  pending_sends_ = &pending;
-  for (size_t i = 0; i < count && !closed_.load(std::memory_order_acquire); ++i) {
-    on_datagram(batch.bytes(i), batch.senders[i]);
+  {
+    struct Gathering {  // no dangling pointer should a handler throw
+      explicit Gathering(PendingSends& into) { pending_sends_ = &into; }
+      ~Gathering() { pending_sends_ = nullptr; }
+    } gathering(pending);
+    for (size_t i = 0; i < count && !closed_.load(std::memory_order_acquire); ++i) {
+      on_datagram(batch.bytes(i), batch.senders[i]);
+    }
   }
-  pending_sends_ = nullptr;
   flush(socket, pending);
 }
 

@@ -78,7 +78,7 @@ class UdpListener : public std::enable_shared_from_this<UdpListener> {
     boost::asio::strand<boost::asio::io_context::executor_type> strand;
     boost::asio::ip::udp::socket socket;
     boost::asio::ip::udp::endpoint sender;
-    std::unique_ptr<char[]> buffer;
+    std::unique_ptr<char[]> buffer;       // async mode only
     int fd = -1;            // the descriptor recvfrom/sendto use
     bool owns_fd = false;   // released from Asio (blocking mode): closed by us
     std::atomic<bool> fd_closed{false};
