@@ -6,10 +6,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -43,27 +41,24 @@ struct UdpListener::ReceiveBatch {
   std::unique_ptr<char[]> buffers = std::make_unique_for_overwrite<char[]>(kBatchSize * kReceiveBufferSize);
   std::array<mmsghdr, kBatchSize> headers{};
   std::array<iovec, kBatchSize> vectors{};
-  std::array<sockaddr_storage, kBatchSize> addresses{};
-  std::array<udp::endpoint, kBatchSize> senders{};
+  std::array<udp::endpoint, kBatchSize> senders{};  // recvmmsg writes the addresses into them
 
   ReceiveBatch() {
     for (size_t i = 0; i < kBatchSize; ++i) {
       vectors[i] = {buffers.get() + i * kReceiveBufferSize, kReceiveBufferSize};
       headers[i].msg_hdr.msg_iov = &vectors[i];
       headers[i].msg_hdr.msg_iovlen = 1;
-      headers[i].msg_hdr.msg_name = &addresses[i];
+      headers[i].msg_hdr.msg_name = senders[i].data();
     }
   }
   // recvmmsg overwrites the lengths.
   void reset() {
-    for (auto& header : headers) header.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    for (size_t i = 0; i < kBatchSize; ++i) {
+      headers[i].msg_hdr.msg_namelen = static_cast<socklen_t>(senders[i].capacity());
+    }
   }
   std::string_view bytes(size_t i) const { return {buffers.get() + i * kReceiveBufferSize, headers[i].msg_len}; }
-  void read_sender(size_t i) {
-    size_t length = std::min<size_t>(headers[i].msg_hdr.msg_namelen, senders[i].capacity());
-    std::memcpy(senders[i].data(), &addresses[i], length);
-    senders[i].resize(length);
-  }
+  void read_sender(size_t i) { senders[i].resize(headers[i].msg_hdr.msg_namelen); }
 };
 
 // Datagrams a batch's handlers sent to that batch's peers, sent together
