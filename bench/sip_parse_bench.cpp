@@ -80,17 +80,19 @@ void BM_ParseInviteWithSdp(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseInviteWithSdp);
 
-void BM_RegisterContactsAndCredentials(benchmark::State& state) {
+// What the auth module reads from a parsed REGISTER beyond the parse itself:
+// its credentials. (The Contact entries come out of the parse, in
+// BM_ParseRegister; until bb65429 the registrar parsed them again, and this
+// benchmark, then BM_RegisterContactsAndCredentials, did as well.)
+void BM_RegisterCredentials(benchmark::State& state) {
   auto parsed = cppbx::sip::parse_message(kRegister);
   const auto& message = *parsed.message;
   for (auto _ : state) {
-    auto contacts = cppbx::sip::parse_contacts(message.find(cppbx::sip::HeaderId::Contact)->value);
     auto auth = cppbx::sip::parse_auth_params(message.find(cppbx::sip::HeaderId::Authorization)->value);
-    benchmark::DoNotOptimize(contacts);
     benchmark::DoNotOptimize(auth);
   }
 }
-BENCHMARK(BM_RegisterContactsAndCredentials);
+BENCHMARK(BM_RegisterCredentials);
 
 void BM_BuildRegisterResponse(benchmark::State& state) {
   auto parsed = cppbx::sip::parse_message(kRegister);

@@ -65,6 +65,9 @@ def main():
     parser.add_argument("--zero-after-warmup", action="store_true",
                         help="callgrind_control --zero before the load")
     parser.add_argument("--quiet-seconds", type=int, default=0)
+    parser.add_argument("--sipp-processes", type=int, default=1,
+                        help="SIPp processes sharing the load, each with its own users "
+                             "(as in bench.py's phases 2 and 3)")
     args = parser.parse_args()
 
     users = b.make_users(args.users)
@@ -72,11 +75,12 @@ def main():
     try:
         csv = os.path.join(workdir, "users.csv")
         h.write_users_csv(csv, [[name, h.auth_field(name, password)] for name, password in users])
+        load = csv if args.sipp_processes == 1 else b.user_lanes(users, args.sipp_processes, workdir)
         with WrappedCppbx(args.cppbx, users, args.io_threads, args.wrap) as server:
             b.settle(server)
             if args.zero_after_warmup:
                 subprocess.run(["callgrind_control", "--zero", str(server.process.pid)], check=False)
-            phase = b.fixed_rate_phase(server, csv, workdir, args.calls, args.rate)
+            phase = b.fixed_rate_phase(server, load, workdir, args.calls, args.rate)
             print(f"ok {phase['successful']} failed {phase['failed']} "
                   f"cpu {phase['cpu_us_per_reg']:.1f} us/reg ({phase['cpu_seconds']:.2f} s, "
                   f"kernel {phase['kernel_us_per_reg']:.1f} us/reg) "
