@@ -13,7 +13,7 @@ leaves cppbx `kamailio / 2 - floor` above that floor for its work.
 Rounds alternate between the three servers, as in bench.py; the summary
 gives medians over the rounds.
 
-    floor.py path/to/cppbx path/to/floor_responder [--rate 6000] [--seconds 10]
+    /usr/bin/python3 -B bench/registrar/floor.py path/to/cppbx path/to/floor_responder [--rate 6000] [--seconds 10]
         [--rounds 3] [--sipp-processes 1] [--users 10000]
 """
 
