@@ -2,7 +2,8 @@
 # Runs the registrar benchmark (cppbx against Kamailio, same run). Not part of
 # ctest: it takes a few minutes and wants a quiet machine.
 #   bench/run.sh [path/to/cppbx] [bench.py options...]
-# Without a binary it builds a Release cppbx in ../build-bench (ninja -j2), as a
+# Without a binary it builds a Release cppbx (and the floor_responder bench.py
+# measures beside it) in ../build-bench (ninja -j2), as a
 # Debug build would not be a fair comparison with Kamailio's optimised one.
 # Throughput per user backend type: bench/backends/bench_backends.py path/to/cppbx
 # (see bench/README.md).
@@ -21,7 +22,7 @@ if [[ $# -gt 0 && -x "$1" && ! -d "$1" ]]; then
 else
   build=${CPPBX_BENCH_BUILD:-$root/../build-bench}
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  ninja -C "$build" -j2 cppbx
+  ninja -C "$build" -j2 cppbx floor_responder
   binary=$build/cppbx
 fi
 for tool in sipp /usr/sbin/kamailio; do

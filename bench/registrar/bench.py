@@ -43,6 +43,7 @@ Design decisions:
 """
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
@@ -245,6 +246,53 @@ class Cppbx(h.CppbxServer):
                                 "registrar_max_expires": "7200"})
 
 
+class Floor:
+    """floor_responder (floor_responder.cpp): answers the load without doing
+    any registrar work, so its CPU per registration is what the kernel and a
+    receive loop cost for the four datagrams on this machine."""
+
+    name = "floor"
+
+    def __init__(self, binary, threads):
+        self.binary = binary
+        self.threads = threads
+        self.process = None
+        self.port = None
+
+    def __enter__(self):
+        self.port = h.free_port()
+        self.process = subprocess.Popen([self.binary, "--port", str(self.port),
+                                         "--threads", str(self.threads)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        try:
+            wait_answering(self, timeout=10)
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def log_text(self):
+        return ""
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def __exit__(self, *exc):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        return False
+
+
+def floor_binary(requested, cppbx_binary):
+    """--floor-responder, else bench/floor_responder in cppbx's build
+    directory when it was built there, else None (no floor figures)."""
+    if requested:
+        return requested
+    candidate = os.path.join(os.path.dirname(os.path.abspath(cppbx_binary)), "bench", "floor_responder")
+    return candidate if os.access(candidate, os.X_OK) else None
+
+
 def wait_answering(server, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -365,7 +413,8 @@ ROUND_KEYS = ("successful", "failed", "cpu_us_per_reg", "cpu_seconds", "kernel_u
 
 def cpu_rounds(servers, fixed, csv, workdir, args):
     """Phase 1 (`fixed`) as round 1, then `args.cpu_rounds - 1` more rounds of
-    the same load, the servers alternating. Returns one {name: phase} per round."""
+    the same load, the servers alternating (the floor, when it runs, from
+    round 2 on). Returns one {name: phase} per round."""
     rounds = [fixed]
     for number in range(2, args.cpu_rounds + 1):
         rounds.append(one_round(servers, csv, workdir, args.fixed_calls, args.fixed_rate,
@@ -472,8 +521,18 @@ def round_ratios(rounds, key):
 
 
 def medians(rounds, name):
-    return {key: statistics.median(r[name][key] for r in rounds)
+    return {key: statistics.median(r[name][key] for r in rounds if name in r)
             for key in ("cpu_us_per_reg", "faults_per_reg")}
+
+
+def floor_line(rounds, title):
+    """The floor's median CPU per registration beside Kamailio's, or []
+    when the floor did not run."""
+    if not any("floor" in r for r in rounds):
+        return []
+    floor = medians(rounds, "floor")["cpu_us_per_reg"]
+    kamailio = medians(rounds, "kamailio")["cpu_us_per_reg"]
+    return [f"{'  ' + title:36s}{floor:>11.1f} us{'':14s}{ratio(floor, kamailio):>16s}"]
 
 
 def median_ratio(rounds, key):
@@ -510,8 +569,10 @@ def report(fixed, rounds, knees, peaks, loaded, args):
         f"{'highest achieved rate, <1% failed':36s}{peaks['cppbx']:>12.0f}/s{peaks['kamailio']:>12.0f}/s"
         f"{ratio(peaks['cppbx'], peaks['kamailio']):>16s}",
         *cpu_lines(rounds, f"CPU per registration at {args.fixed_rate}/s"),
+        *floor_line(rounds, "floor (does no registrar work)"),
         *(cpu_lines(loaded["rounds"], f"CPU per registration at {loaded['rate']}/s")
           if loaded else []),
+        *(floor_line(loaded["rounds"], "floor (does no registrar work)") if loaded else []),
         f"{'page faults per registration':36s}{cm['faults_per_reg']:>14.2f}{km['faults_per_reg']:>14.2f}"
         f"{median_ratio(rounds, 'faults_per_reg'):>16s}",
         f"{'RSS summed at start, none registered':36s}{c['start_rss_kib'] / 1024:>11.1f} MB{k['start_rss_kib'] / 1024:>11.1f} MB"
@@ -534,6 +595,9 @@ def report(fixed, rounds, knees, peaks, loaded, args):
     lines.append(f"phases 2 and 3: {args.sipp_processes} SIPp process"
                  f"{'es' if args.sipp_processes != 1 else ''} sharing the rate and the users; "
                  f"phase 1: one SIPp")
+    if any("floor" in r for r in rounds):
+        lines.append("floor: bench/registrar/floor_responder.cpp answers 401 then 200 by echoing "
+                     "five header lines, with cppbx's receive loop; its ratio is floor/kamailio")
     if loaded:
         failed = {name: sum(r[name]["failed"] for r in loaded["rounds"]) for name in ("cppbx", "kamailio")}
         rounds_text = f"{args.load_rounds} round{'s' if args.load_rounds != 1 else ''}"
@@ -564,6 +628,9 @@ def main():
     parser.add_argument("--sipp-processes", type=int, default=2,
                         help="SIPp processes sharing the load of phases 2 and 3, each with its "
                              "own share of the users (one SIPp tops out near 8,500/s on a core)")
+    parser.add_argument("--floor-responder", default="",
+                        help="floor_responder binary, measured in the CPU rounds beside both "
+                             "servers (default: bench/floor_responder next to cppbx, if built)")
     parser.add_argument("--kamailio-memory", default=KAMAILIO_MEMORY_MANAGER, choices=["tlsf", "qm", "fm"],
                         help="Kamailio's memory manager (-x); qm is its default")
     parser.add_argument("--out", help="also write the summary to this file")
@@ -580,8 +647,11 @@ def main():
         csv = os.path.join(workdir, "users.csv")
         h.write_users_csv(csv, [[name, h.auth_field(name, password)] for name, password in users])
         lanes = user_lanes(users, args.sipp_processes, workdir)
-        with Cppbx(args.cppbx, users, args.io_threads) as cppbx, Kamailio(users) as kamailio:
+        floor_path = floor_binary(args.floor_responder, args.cppbx)
+        with Cppbx(args.cppbx, users, args.io_threads) as cppbx, Kamailio(users) as kamailio, \
+                (Floor(floor_path, args.io_threads) if floor_path else contextlib.nullcontext()) as floor:
             servers = [cppbx, kamailio]
+            measured = servers + ([floor] if floor else [])
             fixed = {}
             for server in servers:
                 settle(server)
@@ -593,7 +663,7 @@ def main():
             print(f"waiting {args.quiet_seconds}s for finished transactions to go", flush=True)
             for server in servers:
                 quiet_memory(server, fixed[server.name], args.quiet_seconds)
-            rounds = cpu_rounds(servers, fixed, csv, workdir, args)
+            rounds = cpu_rounds(measured, fixed, csv, workdir, args)
             print("phase 2: rate steps", flush=True)
             steps, knees = knee_phase(servers, lanes, workdir,
                                       [int(r) for r in args.rates.split(",")], args.step_seconds)
@@ -601,7 +671,7 @@ def main():
             rate = load_rate(knees, args.load_rate) if args.load_rounds > 0 else None
             if rate:
                 print(f"phase 3: CPU at {rate}/s", flush=True)
-                loaded = {"rate": rate, "rounds": load_rounds(servers, lanes, workdir, rate, args)}
+                loaded = {"rate": rate, "rounds": load_rounds(measured, lanes, workdir, rate, args)}
             summary = report(fixed, rounds, knees, peak_rates(steps), loaded, args)
             print("\n" + summary)
             if args.out:

@@ -21,7 +21,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 
@@ -30,36 +29,6 @@ sys.path.insert(0, HERE)
 import bench as b  # noqa: E402
 
 h = b.h
-
-
-class Floor:
-    name = "floor"
-
-    def __init__(self, binary, threads):
-        self.binary = binary
-        self.threads = threads
-        self.process = None
-        self.port = None
-
-    def __enter__(self):
-        self.port = h.free_port()
-        self.process = subprocess.Popen([self.binary, "--port", str(self.port),
-                                         "--threads", str(self.threads)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        b.wait_answering(self, timeout=10)
-        return self
-
-    def log_text(self):
-        return ""
-
-    def alive(self):
-        return self.process.poll() is None
-
-    def __exit__(self, *exc):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        return False
 
 
 def main():
@@ -82,7 +51,7 @@ def main():
     try:
         load = b.user_lanes(users, args.sipp_processes, workdir)
         with b.Cppbx(args.cppbx, users, args.io_threads) as cppbx, b.Kamailio(users) as kamailio, \
-                Floor(args.floor_responder, args.io_threads) as floor:
+                b.Floor(args.floor_responder, args.io_threads) as floor:
             servers = [cppbx, kamailio, floor]
             for server in servers:  # every user registered once: the rounds refresh
                 b.settle(server)
