@@ -364,7 +364,6 @@ def sipp_run(server, csv, workdir, calls, rate, seconds_hint):
         "achieved": successful / elapsed if elapsed > 0 and successful > 0 else 0.0,
         "response_ms": 1000.0 * weighted / successful if successful > 0 else 0.0,
         "result": results[0],
-        "processes": len(lanes),
     }
 
 

@@ -20,7 +20,6 @@ gives medians over the rounds.
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 
@@ -67,7 +66,7 @@ def main():
 
 def summary(rounds, args):
     def median(name):
-        return statistics.median(r[name]["cpu_us_per_reg"] for r in rounds)
+        return b.medians(rounds, name)["cpu_us_per_reg"]
 
     cppbx, kamailio, floor = median("cppbx"), median("kamailio"), median("floor")
     failed = {name: sum(r[name]["failed"] for r in rounds) for name in ("cppbx", "kamailio", "floor")}

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import shutil
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -73,9 +72,7 @@ def main():
     users = b.make_users(args.users)
     workdir = tempfile.mkdtemp(prefix="profile-registrar-")
     try:
-        csv = os.path.join(workdir, "users.csv")
-        h.write_users_csv(csv, [[name, h.auth_field(name, password)] for name, password in users])
-        load = csv if args.sipp_processes == 1 else b.user_lanes(users, args.sipp_processes, workdir)
+        load = b.user_lanes(users, args.sipp_processes, workdir)
         with WrappedCppbx(args.cppbx, users, args.io_threads, args.wrap) as server:
             b.settle(server)
             if args.zero_after_warmup:
